@@ -1,0 +1,39 @@
+# `make repro` runs the pipeline, `make test` runs the tests; both set everything up first:
+# the virtual environment in .venv (pinned packages) and the Fashion-MNIST data files.
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: repro test check lint data clean
+
+repro: $(VENV)/installed data
+	dvc repro
+
+test: $(VENV)/installed data
+	pytest
+
+check: $(VENV)/installed
+	python -m pipeline.gates
+
+lint: $(VENV)/installed
+	ruff check .
+
+$(VENV)/installed: requirements.txt requirements-test.txt constraints.txt
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-r requirements.txt -r requirements-test.txt -c constraints.txt
+	touch $@
+
+# A verified local copy of Fashion-MNIST, or Debian's package where we may install it.
+data: $(VENV)/installed
+	@if python -m pipeline.sources; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's dataset-fashion-mnist"; \
+		apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
+	else \
+		echo "To get the data: sudo apt-get install dataset-fashion-mnist, or set FASHION_MNIST_DIR"; \
+		echo "to a directory with the four .gz files; otherwise the download stage tries the official URLs."; \
+	fi
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,53 @@
+"""Quality gates: every model's test accuracy must reach its floor in params.yaml.
+
+Run after `dvc repro` as `python -m pipeline.gates` (`make check`); exits 1 with the
+list of models below their floor.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from pipeline.errors import PipelineError, run
+from pipeline.params import load_params, model_names, typed
+
+METRICS_DIR = Path("reports/metrics")
+
+
+def failures(floors: dict[str, float], accuracies: dict[str, float]) -> list[str]:
+    """One line per model whose test accuracy is below its floor."""
+    return [
+        f"{name}: test accuracy {accuracies[name]:.4f} is below its floor {floor:.4f}"
+        for name, floor in floors.items()
+        if accuracies[name] < floor
+    ]
+
+
+def main() -> None:
+    params = load_params()
+    floors = typed(params.get("gates", {}).get("min_test_accuracy", {}), dict, "gates.min_test_accuracy")
+    names = model_names(params)
+    for name in floors:
+        if name not in names:
+            raise PipelineError(f"params.yaml: gates.min_test_accuracy.{name}: no such model")
+    accuracies = {}
+    for name in names:
+        path = METRICS_DIR / f"{name}.json"
+        try:
+            accuracies[name] = json.loads(path.read_text())["test_accuracy"]
+        except (OSError, ValueError, KeyError) as error:
+            raise PipelineError(f"{path}: no test accuracy ({error}); run `dvc repro`") from None
+        floor = floors.get(name)
+        status = "no floor" if floor is None else f"floor {floor:.4f}: {'ok' if accuracies[name] >= floor else 'BELOW'}"
+        print(f"{name:<24} test accuracy {accuracies[name]:.4f}  {status}")
+    below = failures(
+        {name: typed(floor, float, f"gates.min_test_accuracy.{name}") for name, floor in floors.items()}, accuracies
+    )
+    if below:
+        print("Quality gates failed:\n  " + "\n  ".join(below), file=sys.stderr)
+        sys.exit(1)
+    print(f"Quality gates passed: {len(floors)} models at or above their floor.")
+
+
+if __name__ == "__main__":
+    run(main)

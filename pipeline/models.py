@@ -1,0 +1,61 @@
+"""Turning a model declaration from params.yaml into a compiled Keras model."""
+
+import keras
+
+from pipeline.params import INPUT_SHAPE, ModelConfig
+
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
+
+
+def regularizer(layer: dict) -> keras.regularizers.Regularizer | None:
+    if layer["l1"] or layer["l2"]:
+        return keras.regularizers.L1L2(l1=layer["l1"], l2=layer["l2"])
+    return None
+
+
+def keras_layer(layer: dict, name: str) -> keras.layers.Layer:
+    """One Keras layer from a validated layer spec (pipeline.params.layer_spec)."""
+    kind = layer["type"]
+    if kind == "conv":
+        return keras.layers.Conv2D(
+            layer["filters"],
+            layer["kernel"],
+            strides=layer["strides"],
+            padding=layer["padding"],
+            activation=layer["activation"],
+            kernel_regularizer=regularizer(layer),
+            name=name,
+        )
+    if kind == "maxpool":
+        return keras.layers.MaxPooling2D(layer["pool"], strides=layer["strides"], padding=layer["padding"], name=name)
+    if kind == "flatten":
+        return keras.layers.Flatten(name=name)
+    if kind == "dense":
+        return keras.layers.Dense(
+            layer["units"], activation=layer["activation"], kernel_regularizer=regularizer(layer), name=name
+        )
+    if kind == "dropout":
+        return keras.layers.Dropout(layer["rate"], name=name)
+    raise ValueError(f"unknown layer type {kind!r}")
+
+
+def layer_names(layers: tuple[dict, ...]) -> list[str]:
+    """Readable names numbered per type: conv_1, maxpool_1, conv_2, ..., dense_2."""
+    seen: dict[str, int] = {}
+    names = []
+    for layer in layers:
+        seen[layer["type"]] = seen.get(layer["type"], 0) + 1
+        names.append(f"{layer['type']}_{seen[layer['type']]}")
+    return names
+
+
+def build_model(config: ModelConfig) -> keras.Sequential:
+    """The model's layers in order on a 28x28x1 input, compiled with its optimizer."""
+    layers = [keras_layer(layer, name) for layer, name in zip(config.layers, layer_names(config.layers), strict=True)]
+    model = keras.Sequential([keras.Input(INPUT_SHAPE), *layers], name=config.name)
+    model.compile(
+        optimizer=OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
