@@ -53,7 +53,7 @@ def training_summary(history_path: Path) -> dict:
     return summary
 
 
-def test_metrics(model, images: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
+def score_on_test_set(model, images: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
     """Test loss, accuracy, accuracy per class, and the predicted class of every image."""
     probabilities = model.predict(images, batch_size=1000, verbose=0)
     predicted = probabilities.argmax(axis=1)
@@ -83,7 +83,7 @@ def main() -> None:
 
     model = load_model(model_path)
     images, labels = load_split(args.data, "test")
-    scores, predicted = test_metrics(model, images, labels)
+    scores, predicted = score_on_test_set(model, images, labels)
     metrics = {
         **scores,
         **training_summary(history_path),

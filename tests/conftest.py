@@ -1,0 +1,60 @@
+"""Shared helpers: small IDX files made by the tests, and running a stage as a user would."""
+
+import gzip
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.idx import IMAGES_MAGIC, LABELS_MAGIC
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def idx_bytes(array: np.ndarray, magic: int) -> bytes:
+    """The IDX encoding of a uint8 array: magic, one int32 per dimension, then the bytes."""
+    return struct.pack(f">i{array.ndim}i", magic, *array.shape) + array.astype(np.uint8).tobytes()
+
+
+def write_gz(path: Path, payload: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(payload, mtime=0))
+    return path
+
+
+def synthetic_split(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random 28x28 images with balanced labels 0-9."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(count, 28, 28), dtype=np.uint8)
+    labels = np.arange(count, dtype=np.uint8) % 10
+    return images, labels
+
+
+def write_raw_dir(directory: Path, train_count: int = 200, test_count: int = 50) -> Path:
+    """A data/raw-like directory of four small, well-formed IDX gzip files."""
+    for prefix, count, seed in (("train", train_count, 0), ("t10k", test_count, 1)):
+        images, labels = synthetic_split(count, seed)
+        write_gz(directory / f"{prefix}-images-idx3-ubyte.gz", idx_bytes(images, IMAGES_MAGIC))
+        write_gz(directory / f"{prefix}-labels-idx1-ubyte.gz", idx_bytes(labels, LABELS_MAGIC))
+    return directory
+
+
+def run_module(module: str, *args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m module args` in cwd with the repository importable, as DVC would."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary working directory holding a copy of the repository's params.yaml."""
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

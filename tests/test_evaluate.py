@@ -1,0 +1,72 @@
+"""The evaluate stage's arithmetic and its refusal of files that are not Keras models."""
+
+import numpy as np
+import pytest
+
+from pipeline.errors import PipelineError
+from stages.evaluate import load_model, score_on_test_set, training_summary
+
+
+class FixedPredictions:
+    """Stands in for a model: returns given class probabilities."""
+
+    def __init__(self, probabilities):
+        self.probabilities = np.asarray(probabilities, dtype=np.float32)
+
+    def predict(self, images, batch_size, verbose):
+        return self.probabilities
+
+
+def test_test_metrics_counts_per_class_and_overall():
+    probabilities = np.full((4, 10), 0.01)
+    for row, predicted in enumerate([0, 0, 1, 9]):
+        probabilities[row, predicted] = 0.91
+    labels = np.array([0, 1, 1, 9], dtype=np.uint8)
+    metrics, predicted = score_on_test_set(FixedPredictions(probabilities), np.zeros((4, 28, 28, 1)), labels)
+    assert predicted.tolist() == [0, 0, 1, 9]
+    assert metrics["test_accuracy"] == 0.75
+    assert metrics["per_class_accuracy"]["T-shirt/top"] == 1.0
+    assert metrics["per_class_accuracy"]["Trouser"] == 0.5
+    assert metrics["per_class_accuracy"]["Ankle boot"] == 1.0
+    expected_loss = -(3 * np.log(0.91) + np.log(0.01)) / 4
+    assert metrics["test_loss"] == pytest.approx(expected_loss, abs=1e-4)
+
+
+def test_training_summary_reads_the_last_epoch(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text(
+        "epoch,accuracy,loss,seconds,val_accuracy,val_loss\n0,0.8,0.5,10.0,0.79,0.55\n1,0.9,0.3,12.5,0.85,0.45\n"
+    )
+    assert training_summary(path) == {
+        "epochs_run": 2,
+        "train_accuracy": 0.9,
+        "train_loss": 0.3,
+        "train_seconds": 22.5,
+        "val_accuracy": 0.85,
+        "val_loss": 0.45,
+    }
+
+
+def test_empty_history_is_a_clear_error(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("")
+    with pytest.raises(PipelineError, match=rf"{path}: cannot read the training history"):
+        training_summary(path)
+
+
+@pytest.mark.parametrize("content", [b"not a model", b"PK\x03\x04 truncated zip"])
+def test_a_file_that_is_not_a_keras_model_is_refused(tmp_path, content):
+    path = tmp_path / "model.keras"
+    path.write_bytes(content)
+    with pytest.raises(PipelineError, match=rf"{path}: (not a Keras model file|cannot load the Keras model)"):
+        load_model(path)
+
+
+def test_a_zip_that_is_not_a_keras_model_is_refused(tmp_path):
+    import zipfile
+
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    with pytest.raises(PipelineError, match=rf"{path}: cannot load the Keras model"):
+        load_model(path)

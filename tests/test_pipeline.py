@@ -1,0 +1,121 @@
+"""End to end: `dvc repro` of the real pipeline on a small subset, in a temporary copy."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from pipeline.sources import DEBIAN_DIR, ENV_DIR, local_copy
+from tests.conftest import REPO
+
+SUBSET = 1000
+pytestmark = pytest.mark.skipif(
+    local_copy([Path(os.environ.get(ENV_DIR, DEBIAN_DIR)), DEBIAN_DIR]) is None,
+    reason="needs the real Fashion-MNIST (apt-get install dataset-fashion-mnist)",
+)
+
+
+def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1200
+    )
+    assert result.returncode == 0, f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def pipeline_copy(tmp_path_factory) -> Path:
+    """The repository's files (as git sees them) in a new git repo, with a quick params.yaml, reproduced."""
+    copy = tmp_path_factory.mktemp("pipeline")
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    for name in listed:
+        if (REPO / name).is_file() and not name.startswith(("reports/", "dvc.lock")):
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, copy / name)
+    params = yaml.safe_load((copy / "params.yaml").read_text())
+    params["data"]["subset"] = SUBSET
+    for block in params["models"].values():
+        block["epochs"] = 1
+    params["models"]["cnn_32_stop90"].update(epochs=3, stop_at_accuracy=0.01)
+    (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
+    dvc("repro", cwd=copy)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    subprocess.run([*git, "add", "-A"], cwd=copy, check=True)
+    subprocess.run([*git, "commit", "-qm", "reproduced"], cwd=copy, check=True)
+    return copy
+
+
+def model_names() -> list[str]:
+    return list(yaml.safe_load((REPO / "params.yaml").read_text())["models"])
+
+
+def test_data_stages_make_verified_raw_files_and_prepared_arrays(pipeline_copy):
+    raw = sorted(path.name for path in (pipeline_copy / "data" / "raw").iterdir())
+    assert raw == sorted(["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+                          "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"])  # fmt: skip
+    prepared = pipeline_copy / "data" / "prepared"
+    assert np.load(prepared / "x_train.npy").shape == (900, 28, 28, 1)
+    assert np.load(prepared / "x_validation.npy").shape == (100, 28, 28, 1)
+    assert np.load(prepared / "x_test.npy").shape == (10_000, 28, 28, 1)
+    summary = json.loads((pipeline_copy / "reports" / "data.json").read_text())
+    assert summary["test"]["per_class"] == dict.fromkeys(summary["test"]["per_class"], 1000)
+    assert summary["test"]["pixel_mean"] == pytest.approx(0.2868, abs=0.001)
+
+
+def test_every_model_is_trained_and_evaluated(pipeline_copy):
+    for name in model_names():
+        metrics = json.loads((pipeline_copy / "reports" / "metrics" / f"{name}.json").read_text())
+        assert metrics["test_accuracy"] > 0.4, f"{name} learnt nothing in one epoch"
+        assert set(metrics["per_class_accuracy"]) >= {"T-shirt/top", "Ankle boot"}
+        assert (pipeline_copy / "data" / "models" / f"{name}.keras").is_file()
+        confusion = (pipeline_copy / "reports" / "confusion" / f"{name}.csv").read_text().splitlines()
+        assert confusion[0] == "actual,predicted" and len(confusion) == 10_001
+    stopped = json.loads((pipeline_copy / "reports" / "metrics" / "cnn_32_stop90.json").read_text())
+    assert (stopped["epochs_run"], stopped["epochs_planned"]) == (1, 3)
+
+
+def test_comparison_table_lists_every_model(pipeline_copy):
+    table = (pipeline_copy / "reports" / "models.md").read_text()
+    for name in model_names():
+        assert f"| {name} " in table
+    assert "| Ankle boot " in table and "0.8809" in table
+
+
+def test_second_repro_does_nothing(pipeline_copy):
+    result = dvc("repro", cwd=pipeline_copy)
+    assert "Running stage" not in result.stdout
+    assert "Data and pipelines are up to date." in result.stdout
+
+
+def test_metrics_show_lists_every_model(pipeline_copy):
+    shown = json.loads(dvc("metrics", "show", "--json", cwd=pipeline_copy).stdout)
+    files = shown["workspace"]["data"]
+    for name in model_names():
+        assert files[f"reports/metrics/{name}.json"]["data"]["test_accuracy"] > 0
+    assert "reports/data.json" in files
+
+
+def test_editing_one_model_invalidates_only_its_stages(pipeline_copy):
+    params_path = pipeline_copy / "params.yaml"
+    original = params_path.read_text()
+    params = yaml.safe_load(original)
+    params["models"]["cnn_16"]["layers"][0]["filters"] = 8
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        changed = set(json.loads(dvc("status", "--json", cwd=pipeline_copy).stdout))
+        diff = json.loads(dvc("params", "diff", "--json", cwd=pipeline_copy).stdout)
+    finally:
+        params_path.write_text(original)
+    assert changed == {"train@cnn_16", "evaluate@cnn_16", "compare"}
+    assert list(diff["params.yaml"]) == ["models.cnn_16.layers"]
