@@ -59,7 +59,8 @@ def score_on_test_set(model, images: np.ndarray, labels: np.ndarray) -> tuple[di
     predicted = probabilities.argmax(axis=1)
     picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
     per_class = {
-        name: round(float((predicted[labels == index] == index).mean()), 4) for index, name in enumerate(CLASS_NAMES)
+        name: round(float((predicted[labels == index] == index).mean()), 4) if (labels == index).any() else None
+        for index, name in enumerate(CLASS_NAMES)
     }
     metrics = {
         "test_loss": round(float(-np.log(picked).mean()), 4),

@@ -22,7 +22,7 @@ FILE = IdxFile("labels-idx1-ubyte", len(PAYLOAD), hashlib.sha256(PAYLOAD).hexdig
 class DroppingHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files; /drop/ announces a length, sends half and closes the connection."""
 
-    def do_GET(self):  # noqa: N802 (the standard library's name)
+    def do_GET(self):
         if self.path.startswith("/drop/"):
             self.send_response(200)
             self.send_header("Content-Length", "1000")

@@ -17,7 +17,7 @@ class FixedPredictions:
         return self.probabilities
 
 
-def test_test_metrics_counts_per_class_and_overall():
+def test_scores_per_class_and_overall():
     probabilities = np.full((4, 10), 0.01)
     for row, predicted in enumerate([0, 0, 1, 9]):
         probabilities[row, predicted] = 0.91
@@ -28,6 +28,7 @@ def test_test_metrics_counts_per_class_and_overall():
     assert metrics["per_class_accuracy"]["T-shirt/top"] == 1.0
     assert metrics["per_class_accuracy"]["Trouser"] == 0.5
     assert metrics["per_class_accuracy"]["Ankle boot"] == 1.0
+    assert metrics["per_class_accuracy"]["Bag"] is None  # no test image of that class
     expected_loss = -(3 * np.log(0.91) + np.log(0.01)) / 4
     assert metrics["test_loss"] == pytest.approx(expected_loss, abs=1e-4)
 

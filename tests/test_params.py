@@ -40,28 +40,64 @@ def layers_of(params, name):
 
 
 BAD_MODELS = [
-    (lambda p: layers_of(p, "cnn_16")[0].update(type="conv3d"), "models.cnn_16.layers[0].type: unknown layer type 'conv3d'"),
-    (lambda p: layers_of(p, "cnn_16")[0].update(size=3), "models.cnn_16.layers[0].size: unknown argument of a conv layer"),
+    (
+        lambda p: layers_of(p, "cnn_16")[0].update(type="conv3d"),
+        "models.cnn_16.layers[0].type: unknown layer type 'conv3d'",
+    ),
+    (
+        lambda p: layers_of(p, "cnn_16")[0].update(size=3),
+        "models.cnn_16.layers[0].size: unknown argument of a conv layer",
+    ),
     (lambda p: layers_of(p, "cnn_16")[0].pop("filters"), "models.cnn_16.layers[0].filters: required by a conv layer"),
-    (lambda p: layers_of(p, "cnn_16")[0].update(kernel=30), "models.cnn_16.layers[0]: kernel 30 is larger than its 28x28 input"),
-    (lambda p: layers_of(p, "cnn_16")[3].update(pool=12), "models.cnn_16.layers[3]: pool 12 is larger than its 11x11 input"),
+    (
+        lambda p: layers_of(p, "cnn_16")[0].update(kernel=30),
+        "models.cnn_16.layers[0]: kernel 30 is larger than its 28x28 input",
+    ),
+    (
+        lambda p: layers_of(p, "cnn_16")[3].update(pool=12),
+        "models.cnn_16.layers[3]: pool 12 is larger than its 11x11 input",
+    ),
     (lambda p: layers_of(p, "cnn_16")[0].update(filters=0), "models.cnn_16.layers[0].filters: must be positive, got 0"),
-    (lambda p: layers_of(p, "cnn_16")[0].update(filters="16"), "models.cnn_16.layers[0].filters: expected an integer, got '16'"),
-    (lambda p: layers_of(p, "cnn_16")[0].update(padding="full"), "models.cnn_16.layers[0].padding: 'full' is not one of valid, same"),
-    (lambda p: layers_of(p, "cnn_16")[0].update(activation="relu6"), "models.cnn_16.layers[0].activation: 'relu6' is not one of"),
-    (lambda p: layers_of(p, "dnn").insert(0, {"type": "dropout", "rate": 1.5}), "models.dnn.layers[0].rate: must be in [0, 1), got 1.5"),
-    (lambda p: layers_of(p, "dnn").append({"type": "conv", "filters": 8}), "models.dnn.layers[1]: needs an image-shaped input"),
+    (
+        lambda p: layers_of(p, "cnn_16")[0].update(filters="16"),
+        "models.cnn_16.layers[0].filters: expected an integer, got '16'",
+    ),
+    (
+        lambda p: layers_of(p, "cnn_16")[0].update(padding="full"),
+        "models.cnn_16.layers[0].padding: 'full' is not one of valid, same",
+    ),
+    (
+        lambda p: layers_of(p, "cnn_16")[0].update(activation="relu6"),
+        "models.cnn_16.layers[0].activation: 'relu6' is not one of",
+    ),
+    (
+        lambda p: layers_of(p, "dnn").insert(0, {"type": "dropout", "rate": 1.5}),
+        "models.dnn.layers[0].rate: must be in [0, 1), got 1.5",
+    ),
+    (
+        lambda p: layers_of(p, "dnn").append({"type": "conv", "filters": 8}),
+        "models.dnn.layers[1]: needs an image-shaped input",
+    ),
     (lambda p: p["models"]["cnn_16"].update(epochs=0), "models.cnn_16.epochs: must be positive, got 0"),
     (lambda p: p["models"]["cnn_16"].update(epochs="five"), "models.cnn_16.epochs: expected an integer, got 'five'"),
     (lambda p: p["defaults"].update(batch_size=-32), "defaults.batch_size: must be positive, got -32"),
     (lambda p: p["defaults"].update(learning_rate=0), "defaults.learning_rate: must be positive, got 0.0"),
     (lambda p: p["defaults"].update(optimizer="adamw"), "defaults.optimizer: 'adamw' is not one of adam, sgd, rmsprop"),
-    (lambda p: p["models"]["cnn_16"].update(stop_at_accuracy=1.5), "models.cnn_16.stop_at_accuracy: must be in (0, 1], got 1.5"),
-    (lambda p: p["models"]["cnn_16"].update(stop_at_accuracy=0), "models.cnn_16.stop_at_accuracy: must be in (0, 1], got 0.0"),
+    (
+        lambda p: p["models"]["cnn_16"].update(stop_at_accuracy=1.5),
+        "models.cnn_16.stop_at_accuracy: must be in (0, 1], got 1.5",
+    ),
+    (
+        lambda p: p["models"]["cnn_16"].update(stop_at_accuracy=0),
+        "models.cnn_16.stop_at_accuracy: must be in (0, 1], got 0.0",
+    ),
     (lambda p: p["models"]["cnn_16"].update(epoch=3), "models.cnn_16.epoch: unknown key"),
-    (lambda p: p["defaults"]["head"][-1].update(units=9), "defaults.head[1]: the last layer must be a dense layer of 10 units"),
+    (
+        lambda p: p["defaults"]["head"][-1].update(units=9),
+        "defaults.head[1]: the last layer must be a dense layer of 10 units",
+    ),
     (lambda p: p["models"].update(cnn_16=[1, 2]), "models.cnn_16: expected a mapping, got [1, 2]"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("change", "message"), BAD_MODELS, ids=[message for _, message in BAD_MODELS])
@@ -79,7 +115,7 @@ def test_removing_the_flatten_puts_dense_on_an_image():
 
 
 def test_unknown_model_name_lists_the_known_ones():
-    with pytest.raises(PipelineError, match="params.yaml: models: no model named 'cnn_128' \\(known: dnn, cnn_32"):
+    with pytest.raises(PipelineError, match=r"params.yaml: models: no model named 'cnn_128' \(known: dnn, cnn_32"):
         model_config(PARAMS, "cnn_128")
 
 
@@ -101,7 +137,7 @@ def test_bad_data_settings(data, message):
 
 def test_seed_must_be_a_non_negative_integer():
     assert seed({"seed": 3}) == 3
-    with pytest.raises(PipelineError, match="params.yaml: seed: expected an integer, got 1.5"):
+    with pytest.raises(PipelineError, match=r"params.yaml: seed: expected an integer, got 1\.5"):
         seed({"seed": 1.5})
 
 
