@@ -1,4 +1,8 @@
-"""Stage `compare`: reports/models.md, every model side by side with the source's numbers."""
+"""Stage `compare`: every model side by side.
+
+reports/models.md compares them with the source's numbers; reports/curves.csv gathers
+their training curves for `dvc plots show` (one line per model on shared axes).
+"""
 
 import argparse
 import json
@@ -71,6 +75,20 @@ def per_class(metrics: dict[str, dict]) -> pd.DataFrame:
     return table
 
 
+def curves(history_dir: Path, names: list[str]) -> pd.DataFrame:
+    """Every model's per-epoch history in one long table (epochs counted from 1), for `dvc plots`."""
+    tables = []
+    for name in names:
+        path = history_dir / f"{name}.csv"
+        try:
+            history = pd.read_csv(path)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            raise PipelineError(f"{path}: cannot read the training history ({error})") from None
+        tables.append(history.assign(model=name, epoch=history["epoch"] + 1))
+    columns = ["model", "epoch", "accuracy", "val_accuracy", "loss", "val_loss"]
+    return pd.concat(tables).reindex(columns=columns)
+
+
 def render(params: dict, metrics: dict[str, dict]) -> str:
     return "\n".join(
         [
@@ -99,11 +117,15 @@ def render(params: dict, metrics: dict[str, dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--metrics", type=Path, default=Path("reports/metrics"))
+    parser.add_argument("--history", type=Path, default=Path("reports/history"))
     parser.add_argument("--out", type=Path, default=Path("reports/models.md"))
+    parser.add_argument("--curves", type=Path, default=Path("reports/curves.csv"))
     args = parser.parse_args()
     params = load_params()
-    metrics = load_metrics(args.metrics, model_names(params))
+    names = model_names(params)
+    metrics = load_metrics(args.metrics, names)
     args.out.write_text(render(params, metrics))
+    curves(args.history, names).to_csv(args.curves, index=False, float_format="%.4f")
 
 
 if __name__ == "__main__":
