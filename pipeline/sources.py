@@ -106,10 +106,8 @@ def local_copy(directories: Sequence[Path]) -> Path | None:
     for directory in directories:
         try:
             for file in FILES:
-                verified_payload(
-                    file, Source("", str(directory)).read(file.gz_name, file.size + COMPRESSED_SLACK, 0, 1), ""
-                )
-        except (OSError, PipelineError):
+                fetch_verified(file, [Source(str(directory), str(directory))])
+        except PipelineError:
             continue
         return directory
     return None

@@ -39,30 +39,33 @@ def load_metrics(metrics_dir: Path, names: list[str]) -> dict[str, dict]:
     return metrics
 
 
+def accuracy(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
 def comparison(params: dict, metrics: dict[str, dict]) -> pd.DataFrame:
     """One row per model: size, training, accuracies, and the source's accuracies."""
     reference = params.get("reference") or {}
     rows = []
     for name, result in metrics.items():
         source = reference.get(name, {})
-        epochs = f"{result['epochs_run']}" + (
-            f" of {result['epochs_planned']}" if result["epochs_run"] < result["epochs_planned"] else ""
-        )
+        epochs = str(result["epochs_run"])
+        if result["epochs_run"] < result["epochs_planned"]:
+            epochs += f" of {result['epochs_planned']}"
+        gap = 100 * (result["test_accuracy"] - source["test_accuracy"]) if source else None
         rows.append(
             {
                 "model": name,
                 "layers before the head": describe(params["models"][name]["layers"]),
                 "parameters": f"{result['params']:,}",
                 "epochs": epochs,
-                "train acc": result["train_accuracy"],
-                "val acc": result.get("val_accuracy"),
-                "test acc": result["test_accuracy"],
-                "source train acc": source.get("train_accuracy"),
-                "source test acc": source.get("test_accuracy"),
-                "test acc vs source (points)": round(100 * (result["test_accuracy"] - source["test_accuracy"]), 2)
-                if source
-                else None,
-                "training s": result["train_seconds"],
+                "train acc": accuracy(result["train_accuracy"]),
+                "val acc": accuracy(result.get("val_accuracy")),
+                "test acc": accuracy(result["test_accuracy"]),
+                "source train acc": accuracy(source.get("train_accuracy")),
+                "source test acc": accuracy(source.get("test_accuracy")),
+                "test vs source (points)": "—" if gap is None else f"{gap:+.2f}",
+                "training s": f"{result['train_seconds']:.0f}",
             }
         )
     return pd.DataFrame(rows)
@@ -90,6 +93,7 @@ def curves(history_dir: Path, names: list[str]) -> pd.DataFrame:
 
 
 def render(params: dict, metrics: dict[str, dict]) -> str:
+    table = comparison(params, metrics)
     return "\n".join(
         [
             "# Models compared",
@@ -99,7 +103,9 @@ def render(params: dict, metrics: dict[str, dict]) -> str:
             "note; a few tenths of a point either way is run-to-run noise. Validation accuracy is on",
             "the images held out of the training set (`data.validation_fraction`).",
             "",
-            comparison(params, metrics).to_markdown(index=False, floatfmt=".4f", missingval="—"),
+            table.to_markdown(
+                index=False, disable_numparse=True, colalign=["left", "left"] + ["right"] * (table.shape[1] - 2)
+            ),
             "",
             "## Test accuracy per class",
             "",
