@@ -100,7 +100,8 @@ def test_second_repro_does_nothing(pipeline_copy):
 
 def test_metrics_show_lists_every_model(pipeline_copy):
     shown = json.loads(dvc("metrics", "show", "--json", cwd=pipeline_copy).stdout)
-    files = shown["workspace"]["data"]
+    (workspace,) = shown.values()  # one revision: the workspace
+    files = workspace["data"]
     for name in model_names():
         assert files[f"reports/metrics/{name}.json"]["data"]["test_accuracy"] > 0
     assert "reports/data.json" in files
