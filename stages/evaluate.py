@@ -74,13 +74,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="a model name under `models` in params.yaml")
     parser.add_argument("--data", type=Path, default=Path("data/prepared"))
+    parser.add_argument("--model-file", type=Path, help="default: data/models/<model>.keras")
+    parser.add_argument("--history", type=Path, help="default: reports/history/<model>.csv")
+    parser.add_argument("--metrics-out", type=Path, help="default: reports/metrics/<model>.json")
+    parser.add_argument("--confusion-out", type=Path, help="default: reports/confusion/<model>.csv")
     args = parser.parse_args()
     name = args.model
     config = model_config(load_params(), name)
-    model_path = Path("data/models") / f"{name}.keras"
-    history_path = Path("reports/history") / f"{name}.csv"
-    metrics_path = Path("reports/metrics") / f"{name}.json"
-    confusion_path = Path("reports/confusion") / f"{name}.csv"
+    model_path = args.model_file or Path("data/models") / f"{name}.keras"
+    history_path = args.history or Path("reports/history") / f"{name}.csv"
+    metrics_path = args.metrics_out or Path("reports/metrics") / f"{name}.json"
+    confusion_path = args.confusion_out or Path("reports/confusion") / f"{name}.csv"
 
     model = load_model(model_path)
     images, labels = load_split(args.data, "test")
