@@ -1,7 +1,11 @@
-"""Turning a model declaration from params.yaml into a compiled Keras model."""
+"""Turning a model declaration from params.yaml into a compiled Keras model, and loading one back."""
+
+import zipfile
+from pathlib import Path
 
 import keras
 
+from pipeline.errors import PipelineError
 from pipeline.params import INPUT_SHAPE, ModelConfig
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
@@ -59,3 +63,13 @@ def build_model(config: ModelConfig) -> keras.Sequential:
         metrics=["accuracy"],
     )
     return model
+
+
+def load_model(path: Path) -> keras.Model:
+    """Load a .keras file with safe_mode (no arbitrary code in lambda layers)."""
+    if not zipfile.is_zipfile(path):
+        raise PipelineError(f"{path}: not a Keras model file (expected a .keras archive); run `dvc repro`")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a damaged archive
+        raise PipelineError(f"{path}: cannot load the Keras model ({type(error).__name__}: {error})") from None

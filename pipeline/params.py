@@ -41,6 +41,7 @@ ACTIVATIONS = ("relu", "softmax", "sigmoid", "tanh", "linear", "elu", "selu", "g
 PADDINGS = ("valid", "same")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 TRAINING_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "stop_at_accuracy", "head")
+TEST_SET_SIZE = 10_000
 TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a mapping"}
 
 
@@ -48,6 +49,14 @@ TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a li
 class DataSettings:
     validation_fraction: float
     subset: int | None
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    activation_images: tuple[int, ...]
+    activation_channel: int
+    misclassified_shown: int
+    explained_images: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,33 @@ def data_settings(params: dict) -> DataSettings:
         if subset < 10 * len(CLASS_NAMES):
             raise fail("data.subset", f"must be at least {10 * len(CLASS_NAMES)} images, got {subset}")
     return DataSettings(fraction, subset)
+
+
+def image_indices(values: object, key: str) -> tuple[int, ...]:
+    values = typed(values, list, key)
+    if not values:
+        raise fail(key, "needs at least one test image index")
+    indices = tuple(typed(value, int, f"{key}[{index}]") for index, value in enumerate(values))
+    for index, value in enumerate(indices):
+        if not 0 <= value < TEST_SET_SIZE:
+            raise fail(f"{key}[{index}]", f"{value} is not a test image index (0 to {TEST_SET_SIZE - 1})")
+    return indices
+
+
+def report_settings(params: dict) -> ReportSettings:
+    report = section(params, "report")
+    expected = {"activation_images", "activation_channel", "misclassified_shown", "explained_images"}
+    for key in sorted(set(report) ^ expected):
+        raise fail(f"report.{key}", "unknown key" if key in report else "missing")
+    channel = typed(report["activation_channel"], int, "report.activation_channel")
+    if channel < 0:
+        raise fail("report.activation_channel", f"must be zero or positive, got {channel}")
+    return ReportSettings(
+        activation_images=image_indices(report["activation_images"], "report.activation_images"),
+        activation_channel=channel,
+        misclassified_shown=positive(report["misclassified_shown"], "report.misclassified_shown"),
+        explained_images=image_indices(report["explained_images"], "report.explained_images"),
+    )
 
 
 def model_names(params: dict) -> list[str]:

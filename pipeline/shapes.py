@@ -39,3 +39,19 @@ def layer_output_shape(layer: dict, shape: tuple[int, ...]) -> tuple[int, ...]:
             raise ValueError(f"needs a flat input, got {shape} (put a flatten before it)")
         return (layer["units"],)
     return shape
+
+
+def parameter_count(layer: dict, shape: tuple[int, ...]) -> int:
+    """Weights and biases of a layer on an input shape: conv (f*f*c_in + 1) * c_out, dense (n_in + 1) * n_out."""
+    if layer["type"] == "conv":
+        return (layer["kernel"] * layer["kernel"] * shape[-1] + 1) * layer["filters"]
+    if layer["type"] == "dense":
+        return (shape[-1] + 1) * layer["units"]
+    return 0
+
+
+def padding_amount(size: int, window: int, stride: int, padding: str) -> int:
+    """Total padding p added along one side length: 0 for 'valid', what Keras adds for 'same'."""
+    if padding == "valid":
+        return 0
+    return max((output_size(size, window, stride, padding) - 1) * stride + window - size, 0)

@@ -8,7 +8,6 @@ the layout of DVC's `confusion` plot template).
 
 import argparse
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,19 +16,8 @@ import pandas as pd
 from pipeline.arrays import load_split
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES
+from pipeline.models import load_model
 from pipeline.params import load_params, model_config
-
-
-def load_model(path: Path):
-    """Load a .keras file with safe_mode (no arbitrary code in lambda layers)."""
-    import keras
-
-    if not zipfile.is_zipfile(path):
-        raise PipelineError(f"{path}: not a Keras model file (expected a .keras archive); run `dvc repro`")
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:  # Keras raises many types for a damaged archive
-        raise PipelineError(f"{path}: cannot load the Keras model ({type(error).__name__}: {error})") from None
 
 
 def training_summary(history_path: Path) -> dict:

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from pipeline.errors import PipelineError
-from stages.evaluate import load_model, score_on_test_set, training_summary
+from pipeline.models import load_model
+from stages.evaluate import score_on_test_set, training_summary
 
 
 class FixedPredictions:

@@ -13,6 +13,7 @@ import yaml
 
 from pipeline.sources import DEBIAN_DIR, ENV_DIR, local_copy
 from tests.conftest import REPO
+from tests.test_report import broken_links
 
 SUBSET = 1000
 pytestmark = pytest.mark.skipif(
@@ -118,5 +119,15 @@ def test_editing_one_model_invalidates_only_its_stages(pipeline_copy):
         diff = json.loads(dvc("params", "diff", "--json", cwd=pipeline_copy).stdout)
     finally:
         params_path.write_text(original)
-    assert changed == {"train@cnn_16", "evaluate@cnn_16", "compare"}
+    assert changed == {"train@cnn_16", "evaluate@cnn_16", "shapes@cnn_16", "figures@cnn_16", "compare", "front_page"}
     assert list(diff["params.yaml"]) == ["models.cnn_16.layers"]
+
+
+def test_front_page_shows_every_model_without_broken_links(pipeline_copy):
+    page = pipeline_copy / "reports" / "README.md"
+    assert broken_links(page) == []
+    for name in model_names():
+        assert f"figures/{name}/misclassified.png" in page.read_text()
+        assert (pipeline_copy / "reports" / "shapes" / f"{name}.csv").is_file()
+    assert (pipeline_copy / "reports" / "figures" / "cnn_64_1conv" / "activations.png").is_file()
+    assert not (pipeline_copy / "reports" / "figures" / "dnn" / "activations.png").exists()

@@ -1,0 +1,148 @@
+"""Stage `front_page`: reports/README.md, the one page that shows every result.
+
+It stitches together what the other stages made: the comparison table, the convolution
+explainer, the output-size formula with a worked example, and per model its shape table,
+figures and most frequent confusion, each figure with a sentence on what to look for.
+All links are relative to reports/, so the page reads on a repository host as it is.
+"""
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.errors import PipelineError, run
+from pipeline.params import load_params, model_names, report_settings
+
+REPORTS = Path("reports")
+
+
+def read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as error:
+        raise PipelineError(f"{path}: cannot read ({error.strerror}); run `dvc repro`") from None
+
+
+def comparison_section(models_page: str) -> str:
+    """The body of models.md under a second-level heading (its own headings one level down)."""
+    body = models_page.split("\n", 1)[1]
+    return "## Results\n" + body.replace("\n## ", "\n### ")
+
+
+def worked_example(name: str, shapes: pd.DataFrame) -> str:
+    """28 -> 26 -> 13 -> 11 -> 5 for cnn_64: the formula applied layer by layer."""
+    steps = shapes[shapes["output size arithmetic"] != ""]
+    sides = [shapes["input"].iloc[0].split("x")[0], *(row.split("x")[0] for row in steps["output"])]
+    lines = [f"- `{row['layer']}` ({row['window']}, stride {row['stride']}): {row['output size arithmetic']}"
+             for _, row in steps.iterrows()]  # fmt: skip
+    return "\n".join(
+        [
+            "### Output sizes",
+            "",
+            "A window of side *f* sliding with stride *s* over an input of side *i* padded by *p* on each",
+            "side gives an output of side **O = ⌊(i − f + 2p) / s⌋ + 1**. Pooling floors odd sizes.",
+            f"For `{name}`: {' → '.join(sides)}.",
+            "",
+            *lines,
+            "",
+            "A convolution has (f·f·c_in + 1)·c_out parameters (a weight per kernel cell and input",
+            "channel, a bias per filter), a dense layer (n_in + 1)·n_out; pooling and flatten have none.",
+            "Every table below checks both formulas against what Keras builds.",
+            "",
+        ]
+    )
+
+
+def top_confusion(confusion_csv: Path) -> str:
+    pairs = pd.read_csv(confusion_csv)
+    wrong = pairs[pairs["actual"] != pairs["predicted"]]
+    (actual, predicted), count = next(iter(wrong.value_counts().items()))
+    return f"Its most frequent mistake: {count} {actual} images taken for {predicted}."
+
+
+def is_convolutional(name: str) -> bool:
+    return "Conv2D" in read(REPORTS / "shapes" / f"{name}.csv")
+
+
+def model_section(name: str, channel: int) -> str:
+    lines = [f"### `{name}`", "", read(REPORTS / "shapes" / f"{name}.md").split("\n", 2)[2]]
+    if is_convolutional(name):
+        lines += [
+            f"![{name}: feature map {channel} of each convolution and pooling](figures/{name}/activations.png)",
+            "",
+            f"Feature map {channel} of every convolution and pooling layer for the chosen test images. The first",
+            "convolution still draws the garment's outline; each pooling halves the map and keeps the",
+            "strongest responses; deeper maps are coarse and respond to parts, not pixels.",
+            "",
+            f"![{name}: every feature map of the first convolution](figures/{name}/first_conv_channels.png)",
+            "",
+            "All feature maps of the first convolution for one image: each filter picks out another",
+            "edge direction or brightness pattern; a map that stays black is a filter that never fires.",
+            "",
+            f"![{name}: learned kernels of the first convolution](figures/{name}/first_conv_kernels.png)",
+            "",
+            "The first convolution's learned 3x3 kernels: many resemble the hand-made edge filters above.",
+            "",
+        ]
+    lines += [
+        f"![{name}: confusion matrix](figures/{name}/confusion.png)",
+        "",
+        f"{top_confusion(REPORTS / 'confusion' / f'{name}.csv')} Off-diagonal cells are errors.",
+        "",
+        f"![{name}: misclassified test images](figures/{name}/misclassified.png)",
+        "",
+        "Test images the model got wrong: many are ambiguous even to a person.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def front_page(names: list[str], channel: int) -> str:
+    example = "cnn_64" if "cnn_64" in names else next(filter(is_convolutional, names), names[0])
+    sections = [
+        "# What convolutions and pooling do for Fashion-MNIST",
+        "",
+        "Every figure and table on this page is made by `dvc repro` from `params.yaml` (see the",
+        "[project README](../README.md)). Models are compared with the course note they reproduce,",
+        "then each is shown layer by layer: the shapes its layers produce, what its feature maps",
+        "look like, and what it gets wrong.",
+        "",
+        comparison_section(read(REPORTS / "models.md")),
+        "## Convolution and pooling, by hand",
+        "",
+        "![The course's 3x3 filters on test images, then 2x2 max pooling](figures/convolution_explained.png)",
+        "",
+        "A convolution slides a small filter over the image and sums the products: `[[-1,0,1],[-2,0,2],[-1,0,1]]`",
+        "lights up where brightness changes from left to right (the trousers' vertical sides),",
+        "`[[-1,-2,-1],[0,0,0],[1,2,1]]` where it changes from top to bottom (the boot's sole). Max",
+        "pooling then keeps the strongest response in each 2x2 block: a quarter of the pixels, the",
+        "same features. A convolutional layer learns dozens of such filters instead of using",
+        "hand-made ones.",
+        "",
+        worked_example(example, pd.read_csv(REPORTS / "shapes" / f"{example}.csv", dtype=str, keep_default_na=False)),
+        "## Model by model",
+        "",
+        *(model_section(name, channel) for name in names),
+        "## Raw figures",
+        "",
+        "[`metrics/`](metrics/) test metrics per model (JSON) · [`history/`](history/) per-epoch",
+        "training curves (CSV) · [`confusion/`](confusion/) test predictions (CSV) ·",
+        "[`shapes/`](shapes/) shape tables (CSV and Markdown) · [`data.json`](data.json) data summary",
+        "· [`models.md`](models.md) the comparison table alone.",
+        "",
+    ]
+    return "\n".join(sections)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPORTS / "README.md")
+    args = parser.parse_args()
+    params = load_params()
+    page = front_page(model_names(params), report_settings(params).activation_channel)
+    args.out.write_text(page)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,118 @@
+"""Stage `shapes@<model>`: the model's output-shape table, by formula and as Keras reports it.
+
+Writes reports/shapes/<model>.md and .csv: per layer the input shape, window, stride,
+padding, the output shape by O = floor((i - f + 2p) / s) + 1, the parameters by formula
+(conv (f*f*c_in + 1) * c_out, dense (n_in + 1) * n_out), Keras's figures, and whether
+they agree. A disagreement fails the stage and writes nothing.
+"""
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.errors import PipelineError, run
+from pipeline.params import INPUT_SHAPE, ModelConfig, load_params, model_config
+from pipeline.shapes import layer_output_shape, padding_amount, parameter_count
+
+
+def show(shape: tuple[int, ...]) -> str:
+    return "x".join(str(side) for side in shape)
+
+
+def size_arithmetic(layer: dict, shape: tuple[int, ...], output: tuple[int, ...]) -> str:
+    """O = floor((i - f + 2p) / s) + 1 written out for a conv or pooling layer's input."""
+    if layer["type"] not in ("conv", "maxpool"):
+        return ""
+    window = layer["kernel"] if layer["type"] == "conv" else layer["pool"]
+    stride = layer["strides"] or window
+    padding = padding_amount(shape[0], window, stride, layer["padding"])
+    return f"⌊({shape[0]} − {window} + {padding}) / {stride}⌋ + 1 = {output[0]}"
+
+
+def parameter_arithmetic(layer: dict, shape: tuple[int, ...], count: int) -> str:
+    """(f*f*c_in + 1) * c_out or (n_in + 1) * n_out written out."""
+    if layer["type"] == "conv":
+        return f"({layer['kernel']}·{layer['kernel']}·{shape[-1]} + 1)·{layer['filters']} = {count:,}"
+    if layer["type"] == "dense":
+        return f"({shape[-1]} + 1)·{layer['units']} = {count:,}"
+    return "0"
+
+
+def shape_table(config: ModelConfig) -> pd.DataFrame:
+    """One row per layer, the formula's figures beside Keras's."""
+    from pipeline.models import build_model, layer_names
+
+    model = build_model(config)
+    rows, shape = [], INPUT_SHAPE
+    for layer, keras_layer, name in zip(config.layers, model.layers, layer_names(config.layers), strict=True):
+        output = layer_output_shape(layer, shape)
+        parameters = parameter_count(layer, shape)
+        window = layer.get("kernel") or layer.get("pool")
+        rows.append(
+            {
+                "layer": name,
+                "type": type(keras_layer).__name__,
+                "input": show(shape),
+                "window": f"{window}x{window}" if window else "",
+                "stride": str(layer.get("strides") or window) if window else "",
+                "padding": layer.get("padding", ""),
+                "output size arithmetic": size_arithmetic(layer, shape, output),
+                "output": show(output),
+                "output (Keras)": show(tuple(keras_layer.output.shape[1:])),
+                "parameter arithmetic": parameter_arithmetic(layer, shape, parameters),
+                "parameters": parameters,
+                "parameters (Keras)": keras_layer.count_params(),
+            }
+        )
+        shape = output
+    table = pd.DataFrame(rows)
+    table["agree"] = (table["output"] == table["output (Keras)"]) & (table["parameters"] == table["parameters (Keras)"])
+    return table
+
+
+MARKDOWN_COLUMNS = ["layer", "type", "input", "window", "stride", "padding", "output size arithmetic", "output",
+                    "output (Keras)", "parameter arithmetic", "parameters (Keras)", "agree"]  # fmt: skip
+
+
+def render(name: str, table: pd.DataFrame) -> str:
+    shown = table.assign(
+        agree=table["agree"].map({True: "yes", False: "**NO**"}),
+        **{"parameters (Keras)": table["parameters (Keras)"].map("{:,}".format)},
+    )[MARKDOWN_COLUMNS]
+    return "\n".join(
+        [
+            f"#### `{name}`: output shapes and parameters",
+            "",
+            shown.to_markdown(index=False, disable_numparse=True),
+            "",
+            f"{int(table['parameters (Keras)'].sum()):,} parameters in all.",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a model name under `models` in params.yaml")
+    parser.add_argument("--out-dir", type=Path, default=Path("reports/shapes"))
+    args = parser.parse_args()
+    config = model_config(load_params(), args.model)
+    table = shape_table(config)
+    wrong = table[~table["agree"]]
+    if not wrong.empty:
+        raise PipelineError(
+            f"models.{args.model}: the shape arithmetic disagrees with Keras at "
+            + ", ".join(
+                f"{row['layer']} (formula {row['output']}, {row['parameters']} parameters; "
+                f"Keras {row['output (Keras)']}, {row['parameters (Keras)']})"
+                for _, row in wrong.iterrows()
+            )
+        )
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out_dir / f"{args.model}.csv", index=False)
+    (args.out_dir / f"{args.model}.md").write_text(render(args.model, table))
+
+
+if __name__ == "__main__":
+    run(main)

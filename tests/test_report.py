@@ -1,0 +1,132 @@
+"""Reports: the NumPy convolution against TensorFlow's, shape tables, figures, the front page's links."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+
+from pipeline.convolution import COURSE_FILTERS, convolve, max_pool
+from pipeline.models import build_model
+from pipeline.params import model_config, model_names
+from pipeline.plotting import plt, save
+from pipeline.shapes import padding_amount, parameter_count
+from stages.figures import activation_grid, feature_layers
+from stages.shapes import shape_table
+from tests.conftest import REPO, run_module
+
+PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize("size", [(28, 28), (13, 11), (5, 5)])
+def test_numpy_convolution_matches_tensorflow(size):
+    rng = np.random.default_rng(0)
+    image = rng.random(size, dtype=np.float32)
+    for kernel in [*COURSE_FILTERS.values(), rng.normal(size=(3, 3)).astype(np.float32)]:
+        expected = tf.nn.conv2d(image[None, :, :, None], kernel[:, :, None, None], strides=1, padding="VALID")
+        np.testing.assert_allclose(convolve(image, kernel), expected[0, :, :, 0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(26, 26), (13, 13), (11, 7)])
+def test_numpy_max_pooling_matches_tensorflow(size):
+    image = np.random.default_rng(1).random(size, dtype=np.float32)
+    expected = tf.nn.max_pool2d(image[None, :, :, None], ksize=2, strides=2, padding="VALID")
+    np.testing.assert_array_equal(max_pool(image), expected[0, :, :, 0])
+    assert max_pool(image).shape == (size[0] // 2, size[1] // 2)
+
+
+def test_course_filters_respond_to_the_edge_direction_they_are_named_for():
+    vertical_edge = np.zeros((9, 9), np.float32)
+    vertical_edge[:, 5:] = 1  # dark left half, bright right half
+    horizontal_edge = vertical_edge.T.copy()
+    for image, responds, ignores in [
+        (vertical_edge, "vertical edges", "horizontal edges"),
+        (horizontal_edge, "horizontal edges", "vertical edges"),
+    ]:
+        assert np.abs(convolve(image, COURSE_FILTERS[responds])).max() == 4
+        assert np.abs(convolve(image, COURSE_FILTERS[ignores])).max() == 0
+
+
+def test_parameter_formulas_match_keras_for_conv_and_dense():
+    for name in model_names(PARAMS):
+        table = shape_table(model_config(PARAMS, name))
+        assert table["agree"].all(), table[["layer", "output", "output (Keras)", "parameters", "parameters (Keras)"]]
+
+
+def test_shape_table_of_a_strided_same_padded_model():
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["models"]["odd"] = {"layers": [
+        {"type": "conv", "filters": 4, "kernel": 5, "strides": 2, "padding": "same"},
+        {"type": "maxpool", "pool": 3, "strides": 2},
+        {"type": "flatten"},
+    ]}  # fmt: skip
+    table = shape_table(model_config(params, "odd"))
+    assert table["agree"].all()
+    assert table["output"].tolist()[:2] == ["14x14x4", "6x6x4"]
+    assert table["output size arithmetic"][0] == "⌊(28 − 5 + 3) / 2⌋ + 1 = 14"
+    assert table["parameters"][0] == (5 * 5 * 1 + 1) * 4
+
+
+def test_padding_amount():
+    assert padding_amount(28, 3, 1, "valid") == 0
+    assert padding_amount(28, 3, 1, "same") == 2
+    assert padding_amount(28, 5, 2, "same") == 3
+    assert parameter_count({"type": "maxpool"}, (26, 26, 64)) == 0
+
+
+def test_layer_selection_works_for_a_one_conv_model():
+    model = build_model(model_config(PARAMS, "cnn_64_1conv"))
+    assert [layer.name for layer in feature_layers(model)] == ["conv_1", "maxpool_1"]
+    assert feature_layers(build_model(model_config(PARAMS, "dnn"))) == []
+    images = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+    figure = activation_grid(model, images, [5, 7], np.array([0, 1]), np.array([0, 2]), channel=3)
+    assert len(figure.axes) == 2 * 3  # two images, the input plus two layers each
+    assert figure.axes[1].get_title() == "conv_1\n26x26" and figure.axes[2].get_title() == "maxpool_1\n13x13"
+    plt.close(figure)
+
+
+def test_png_output_is_byte_for_byte_reproducible(tmp_path):
+    paths = []
+    for attempt in range(2):
+        figure, axis = plt.subplots()
+        axis.imshow(np.arange(64).reshape(8, 8), cmap="inferno")
+        axis.set_title("same inputs")
+        paths.append(tmp_path / f"{attempt}.png")
+        save(figure, paths[-1])
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert b"Software" not in paths[0].read_bytes()
+
+
+def test_figures_stage_rejects_a_channel_the_model_does_not_have(workdir):
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    params["report"]["activation_channel"] = 20
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+    result = run_module("stages.figures", "cnn_16", cwd=workdir)
+    assert result.returncode == 1
+    assert "error: params.yaml: report.activation_channel: 20 is not a channel of models.cnn_16" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def broken_links(page: Path) -> list[str]:
+    """Relative links and images of a Markdown page that point at nothing."""
+    targets = [target for target in LINK.findall(page.read_text()) if "://" not in target]
+    return [target for target in targets if not (page.parent / target.split("#")[0]).exists()]
+
+
+def test_committed_front_page_has_no_broken_link():
+    page = REPO / "reports" / "README.md"
+    assert broken_links(page) == []
+    text = page.read_text()
+    for name in model_names(PARAMS):
+        assert f"figures/{name}/confusion.png" in text and f"### `{name}`" in text
+    assert "figures/convolution_explained.png" in text and "28 → 26 → 13 → 11 → 5" in text
+
+
+def test_broken_links_are_found(tmp_path):
+    (tmp_path / "here.png").write_bytes(b"")
+    page = tmp_path / "README.md"
+    page.write_text("![a](here.png) [b](missing/) ![c](gone.png) [d](https://example.com)")
+    assert broken_links(page) == ["missing/", "gone.png"]
