@@ -1,8 +1,10 @@
 """One style for every figure: sizes, fonts, colour maps, and byte-for-byte reproducible PNGs."""
 
+import math
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -31,6 +33,17 @@ def blank(axis: plt.Axes) -> None:
     axis.set_yticks([])
     for spine in axis.spines.values():
         spine.set_visible(False)
+
+
+def image_grid(count: int, columns: int, cell: tuple[float, float]) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A figure of `count` picture cells, `columns` wide, every cell blank until drawn in."""
+    columns = max(min(columns, count), 1)
+    rows = max(math.ceil(count / columns), 1)
+    figure, axes = plt.subplots(rows, columns, layout="constrained", figsize=(cell[0] * columns, cell[1] * rows))
+    cells = list(np.atleast_1d(axes).flat)
+    for axis in cells:
+        blank(axis)
+    return figure, cells[:count]
 
 
 def save(figure: plt.Figure, path: Path) -> None:

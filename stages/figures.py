@@ -22,7 +22,7 @@ from pipeline.arrays import load_split
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.params import ReportSettings, load_params, model_config, report_settings
-from pipeline.plotting import ACTIVATION_CMAP, IMAGE_CMAP, KERNEL_CMAP, blank, plt, save
+from pipeline.plotting import ACTIVATION_CMAP, IMAGE_CMAP, KERNEL_CMAP, blank, image_grid, plt, save
 
 FEATURE_LAYERS = ("Conv2D", "MaxPooling2D")
 
@@ -72,14 +72,10 @@ def channel_grid(model, image: np.ndarray, index: int) -> plt.Figure:
     first = feature_layers(model)[0]
     (maps,) = feature_maps(model, [first], image[np.newaxis])
     count = maps.shape[-1]
-    columns = math.ceil(math.sqrt(count))
-    rows = math.ceil(count / columns)
-    figure, axes = plt.subplots(rows, columns, layout="constrained", figsize=(1.1 * columns, 1.2 * rows))
-    for channel, axis in enumerate(np.atleast_1d(axes).flat):
-        if channel < count:
-            axis.imshow(maps[0, :, :, channel], cmap=ACTIVATION_CMAP)
-            axis.set_title(str(channel), fontsize=7)
-        blank(axis)
+    figure, cells = image_grid(count, math.ceil(math.sqrt(count)), cell=(1.1, 1.2))
+    for channel, axis in enumerate(cells):
+        axis.imshow(maps[0, :, :, channel], cmap=ACTIVATION_CMAP)
+        axis.set_title(str(channel), fontsize=7)
     figure.suptitle(f"{model.name}: all {count} feature maps of {first.name} for test image #{index}")
     return figure
 
@@ -88,17 +84,14 @@ def kernel_grid(model) -> plt.Figure:
     first = feature_layers(model)[0]
     kernels = first.get_weights()[0][:, :, 0, :]  # (f, f, filters) for the single input channel
     count = kernels.shape[-1]
-    columns = math.ceil(math.sqrt(count))
-    rows = math.ceil(count / columns)
-    figure, axes = plt.subplots(rows, columns, layout="constrained", figsize=(1.0 * columns, 1.1 * rows))
-    for channel, axis in enumerate(np.atleast_1d(axes).flat):
-        if channel < count:
-            limit = float(np.abs(kernels[:, :, channel]).max()) or 1.0  # each kernel on its own scale
-            axis.imshow(kernels[:, :, channel], cmap=KERNEL_CMAP, vmin=-limit, vmax=limit)
-            axis.set_title(str(channel), fontsize=7)
-        blank(axis)
+    figure, cells = image_grid(count, math.ceil(math.sqrt(count)), cell=(1.0, 1.1))
+    for channel, axis in enumerate(cells):
+        limit = float(np.abs(kernels[:, :, channel]).max()) or 1.0  # each kernel on its own scale
+        axis.imshow(kernels[:, :, channel], cmap=KERNEL_CMAP, vmin=-limit, vmax=limit)
+        axis.set_title(str(channel), fontsize=7)
     figure.suptitle(
-        f"{model.name}: learned {kernels.shape[0]}x{kernels.shape[1]} kernels of {first.name} (red +, blue −)"
+        f"{model.name}: learned {kernels.shape[0]}x{kernels.shape[1]} kernels of {first.name}\n"
+        "red positive, blue negative, each kernel on its own scale"
     )
     return figure
 
@@ -120,16 +113,10 @@ def confusion_figure(name: str, labels: np.ndarray, predicted: np.ndarray) -> pl
 
 def misclassified_gallery(name: str, images, labels, predicted, shown: int) -> plt.Figure:
     wrong = np.flatnonzero(labels != predicted)[:shown]
-    columns = min(6, max(len(wrong), 1))
-    rows = max(math.ceil(len(wrong) / columns), 1)
-    figure, axes = plt.subplots(rows, columns, layout="constrained", figsize=(1.7 * columns, 2.0 * rows))
-    for axis, index in zip(np.atleast_1d(axes).flat, [*wrong, *[None] * (rows * columns - len(wrong))], strict=True):
-        if index is not None:
-            axis.imshow(images[index, :, :, 0], cmap=IMAGE_CMAP)
-            axis.set_title(
-                f"#{index}\ntrue {CLASS_NAMES[labels[index]]}\nsaid {CLASS_NAMES[predicted[index]]}", fontsize=7
-            )
-        blank(axis)
+    figure, cells = image_grid(len(wrong), 6, cell=(1.7, 2.0))
+    for axis, index in zip(cells, wrong, strict=True):
+        axis.imshow(images[index, :, :, 0], cmap=IMAGE_CMAP)
+        axis.set_title(f"#{index}\ntrue {CLASS_NAMES[labels[index]]}\nsaid {CLASS_NAMES[predicted[index]]}", fontsize=7)
     figure.suptitle(f"{name}: the first {len(wrong)} misclassified test images")
     return figure
 
