@@ -116,9 +116,10 @@ def broken_links(page: Path) -> list[str]:
     return [target for target in targets if not (page.parent / target.split("#")[0]).exists()]
 
 
-def test_committed_front_page_has_no_broken_link():
+def test_committed_pages_have_no_broken_link():
     page = REPO / "reports" / "README.md"
-    assert broken_links(page) == []
+    for markdown in (page, REPO / "reports" / "models.md", REPO / "README.md"):
+        assert broken_links(markdown) == [], markdown
     text = page.read_text()
     for name in model_names(PARAMS):
         assert f"figures/{name}/confusion.png" in text and f"### `{name}`" in text
