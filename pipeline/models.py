@@ -67,6 +67,8 @@ def build_model(config: ModelConfig) -> keras.Sequential:
 
 def load_model(path: Path) -> keras.Model:
     """Load a .keras file with safe_mode (no arbitrary code in lambda layers)."""
+    if not path.is_file():
+        raise PipelineError(f"{path}: no such model file; run `dvc repro`")
     if not zipfile.is_zipfile(path):
         raise PipelineError(f"{path}: not a Keras model file (expected a .keras archive); run `dvc repro`")
     try:

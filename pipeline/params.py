@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.errors import PipelineError
-from pipeline.fashion_mnist import CLASS_NAMES, IMAGE_SIDE
+from pipeline.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_COUNT
 from pipeline.shapes import layer_output_shape
 
 PARAMS_FILE = Path("params.yaml")
@@ -41,7 +41,6 @@ ACTIVATIONS = ("relu", "softmax", "sigmoid", "tanh", "linear", "elu", "selu", "g
 PADDINGS = ("valid", "same")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 TRAINING_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "stop_at_accuracy", "head")
-TEST_SET_SIZE = 10_000
 TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a mapping"}
 
 
@@ -150,8 +149,8 @@ def image_indices(values: object, key: str) -> tuple[int, ...]:
         raise fail(key, "needs at least one test image index")
     indices = tuple(typed(value, int, f"{key}[{index}]") for index, value in enumerate(values))
     for index, value in enumerate(indices):
-        if not 0 <= value < TEST_SET_SIZE:
-            raise fail(f"{key}[{index}]", f"{value} is not a test image index (0 to {TEST_SET_SIZE - 1})")
+        if not 0 <= value < TEST_COUNT:
+            raise fail(f"{key}[{index}]", f"{value} is not a test image index (0 to {TEST_COUNT - 1})")
     return indices
 
 

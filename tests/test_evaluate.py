@@ -72,3 +72,8 @@ def test_a_zip_that_is_not_a_keras_model_is_refused(tmp_path):
         archive.writestr("hello.txt", "hi")
     with pytest.raises(PipelineError, match=rf"{path}: cannot load the Keras model"):
         load_model(path)
+
+
+def test_a_missing_model_file_says_to_run_the_pipeline(tmp_path):
+    with pytest.raises(PipelineError, match=rf"{tmp_path / 'absent.keras'}: no such model file; run `dvc repro`"):
+        load_model(tmp_path / "absent.keras")
