@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: repro test check lint data clean
+.PHONY: repro test check lint bench data clean
 
 repro: $(VENV)/installed data
 	dvc repro
@@ -17,6 +17,11 @@ check: $(VENV)/installed
 
 lint: $(VENV)/installed
 	ruff check .
+
+# Benchmarks (machine-dependent, outside the pipeline): writes reports/performance.md.
+# FULL=1 adds a from-scratch rebuild of the whole pipeline (about 20 minutes more).
+bench: $(VENV)/installed data
+	python -m benchmarks.run $(if $(FULL),--full)
 
 $(VENV)/installed: requirements.txt requirements-test.txt constraints.txt
 	test -x $(BIN)/python || python3 -m venv $(VENV)

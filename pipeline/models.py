@@ -17,8 +17,11 @@ def regularizer(layer: dict) -> keras.regularizers.Regularizer | None:
     return None
 
 
-def keras_layer(layer: dict, name: str) -> keras.layers.Layer:
-    """One Keras layer from a validated layer spec (pipeline.params.layer_spec)."""
+def keras_layer(layer: dict, name: str, dtype: str | None = None) -> keras.layers.Layer:
+    """One Keras layer from a validated layer spec (pipeline.params.layer_spec).
+
+    Shifted or zoomed images are filled with black, Fashion-MNIST's background.
+    """
     kind = layer["type"]
     if kind == "conv":
         return keras.layers.Conv2D(
@@ -36,10 +39,21 @@ def keras_layer(layer: dict, name: str) -> keras.layers.Layer:
         return keras.layers.Flatten(name=name)
     if kind == "dense":
         return keras.layers.Dense(
-            layer["units"], activation=layer["activation"], kernel_regularizer=regularizer(layer), name=name
+            layer["units"],
+            activation=layer["activation"],
+            kernel_regularizer=regularizer(layer),
+            name=name,
+            dtype=dtype,
         )
     if kind == "dropout":
         return keras.layers.Dropout(layer["rate"], name=name)
+    if kind == "random_shift":
+        factor = layer["factor"]
+        return keras.layers.RandomTranslation(factor, factor, fill_mode="constant", name=name)
+    if kind == "random_flip":
+        return keras.layers.RandomFlip(layer["mode"], name=name)
+    if kind == "random_zoom":
+        return keras.layers.RandomZoom(layer["factor"], fill_mode="constant", name=name)
     raise ValueError(f"unknown layer type {kind!r}")
 
 
@@ -53,14 +67,31 @@ def layer_names(layers: tuple[dict, ...]) -> list[str]:
     return names
 
 
-def build_model(config: ModelConfig) -> keras.Sequential:
-    """The model's layers in order on a 28x28x1 input, compiled with its optimizer."""
-    layers = [keras_layer(layer, name) for layer, name in zip(config.layers, layer_names(config.layers), strict=True)]
+def build_model(
+    config: ModelConfig,
+    learning_rate: float | None = None,
+    precision: str = "float32",
+    steps_per_execution: int = 1,
+) -> keras.Sequential:
+    """The model's layers in order on a 28x28x1 input, compiled with its optimizer.
+
+    `learning_rate` replaces the declared one (a scaled batch scales it); under a mixed
+    `precision` the layers compute in 16 bits but keep float32 weights, and the softmax
+    output stays float32 so the loss is computed at full precision.
+    """
+    names = layer_names(config.layers)
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        layers = [keras_layer(layer, name) for layer, name in zip(config.layers[:-1], names, strict=False)]
+        layers.append(keras_layer(config.layers[-1], names[-1], dtype="float32"))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     model = keras.Sequential([keras.Input(INPUT_SHAPE), *layers], name=config.name)
     model.compile(
-        optimizer=OPTIMIZERS[config.optimizer](learning_rate=config.learning_rate),
+        optimizer=OPTIMIZERS[config.optimizer](learning_rate=learning_rate or config.learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
     return model
 

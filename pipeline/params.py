@@ -36,11 +36,31 @@ LAYER_ARGS: dict[str, dict[str, tuple[type, object]]] = {
         "l2": (float, 0.0),
     },
     "dropout": {"rate": (float, REQUIRED)},
+    # Data augmentation: Keras preprocessing layers, active only while training.
+    "random_shift": {"factor": (float, REQUIRED)},
+    "random_flip": {"mode": (str, "horizontal")},
+    "random_zoom": {"factor": (float, REQUIRED)},
 }
+AUGMENTATIONS = ("random_shift", "random_flip", "random_zoom")
+FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 ACTIVATIONS = ("relu", "softmax", "sigmoid", "tanh", "linear", "elu", "selu", "gelu", "swish")
 PADDINGS = ("valid", "same")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
-TRAINING_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "stop_at_accuracy", "head")
+TRAINING_KEYS = (
+    "optimizer",
+    "learning_rate",
+    "batch_size",
+    "epochs",
+    "stop_at_accuracy",
+    "early_stopping_patience",
+    "train_fraction",
+    "head",
+)
+OPTIONAL_KEYS = {"stop_at_accuracy": None, "early_stopping_patience": None, "train_fraction": 1.0}
+STUDIES = ("overfitting",)
+PROFILES = ("default", "fast")
+STRATEGIES = ("auto", "none", "mirrored", "multi_worker")
+PRECISIONS = ("mixed_bfloat16", "mixed_float16", "float32")
 TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a mapping"}
 
 
@@ -69,6 +89,19 @@ class ModelConfig:
     batch_size: int
     epochs: int
     stop_at_accuracy: float | None
+    early_stopping_patience: int | None = None
+    train_fraction: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How models are trained (not what they are): see `training` in params.yaml."""
+
+    steps_per_execution: int
+    profile: str
+    strategy: str
+    fast_batch_multiplier: int
+    fast_precision: str
 
 
 def fail(key: str, message: str) -> PipelineError:
@@ -170,8 +203,10 @@ def report_settings(params: dict) -> ReportSettings:
     )
 
 
-def model_names(params: dict) -> list[str]:
-    return list(section(params, "models"))
+def model_names(params: dict, study: str | None = None) -> list[str]:
+    if study is None:
+        return list(section(params, "models"))
+    return list(typed(section(params, study).get("models"), dict, f"{study}.models"))
 
 
 def layer_spec(layer: object, key: str) -> dict:
@@ -204,6 +239,10 @@ def layer_spec(layer: object, key: str) -> dict:
             raise fail(f"{key}.{name}", f"must be zero or positive, got {spec[name]}")
     if kind == "dropout" and not 0 <= spec["rate"] < 1:
         raise fail(f"{key}.rate", f"must be in [0, 1), got {spec['rate']}")
+    if "factor" in spec and not 0 < spec["factor"] < 1:
+        raise fail(f"{key}.factor", f"must be a fraction of the image in (0, 1), got {spec['factor']}")
+    if kind == "random_flip" and spec["mode"] not in FLIP_MODES:
+        raise fail(f"{key}.mode", f"{spec['mode']!r} is not one of {', '.join(FLIP_MODES)}")
     return spec
 
 
@@ -220,21 +259,42 @@ def check_shapes(layers: list[dict], keys: list[str]) -> None:
         raise fail(key, f"the last layer must be a dense layer of {len(CLASS_NAMES)} units with softmax")
 
 
-def model_config(params: dict, name: str) -> ModelConfig:
-    """The named model's declaration merged over `defaults`, fully checked."""
-    models = section(params, "models")
+def model_block(params: dict, name: str, study: str | None) -> tuple[dict, dict, str]:
+    """The named model's own block, the defaults it is merged over, and its key prefix."""
+    if study is None:
+        models, prefix, defaults = section(params, "models"), "models", section(params, "defaults")
+    else:
+        if study not in STUDIES:
+            raise fail(study, f"unknown study (expected one of {', '.join(STUDIES)})")
+        block = section(params, study)
+        models, prefix = typed(block.get("models"), dict, f"{study}.models"), f"{study}.models"
+        overrides = typed(block.get("defaults", {}), dict, f"{study}.defaults")
+        check_training_keys(overrides, f"{study}.defaults")
+        defaults = {**section(params, "defaults"), **overrides}
     if name not in models:
-        raise fail("models", f"no model named {name!r} (known: {', '.join(models)})")
-    block = typed(models[name], dict, f"models.{name}")
-    defaults = section(params, "defaults")
-    for key, where in [(k, "defaults") for k in defaults] + [(k, f"models.{name}") for k in block]:
-        if key not in TRAINING_KEYS and not (where != "defaults" and key == "layers"):
+        raise fail(prefix, f"no model named {name!r} (known: {', '.join(models)})")
+    return typed(models[name], dict, f"{prefix}.{name}"), defaults, f"{prefix}.{name}"
+
+
+def check_training_keys(block: dict, where: str, layers_allowed: bool = False) -> None:
+    for key in block:
+        if key not in TRAINING_KEYS and not (layers_allowed and key == "layers"):
             raise fail(f"{where}.{key}", f"unknown key (expected layers or one of {', '.join(TRAINING_KEYS)})")
-    settings = {**defaults, **block}
-    origin = {key: f"models.{name}" if key in block else "defaults" for key in settings}
+
+
+def model_config(params: dict, name: str, study: str | None = None) -> ModelConfig:
+    """The named model's declaration merged over `defaults`, fully checked.
+
+    A model of a study (e.g. `overfitting`) is merged over `defaults`, then `<study>.defaults`.
+    """
+    block, defaults, where = model_block(params, name, study)
+    check_training_keys(defaults, "defaults")
+    check_training_keys(block, where, layers_allowed=True)
+    settings = {**OPTIONAL_KEYS, **defaults, **block}
+    origin = {key: where if key in block else "defaults" for key in settings}
     for key in ("layers", *TRAINING_KEYS):
-        if key not in settings and key != "stop_at_accuracy":
-            raise fail(f"models.{name}.{key}", "missing (and not set in defaults)")
+        if key not in settings:
+            raise fail(f"{where}.{key}", "missing (and not set in defaults)")
 
     layers, keys = [], []
     for part in ("layers", "head"):
@@ -243,23 +303,60 @@ def model_config(params: dict, name: str) -> ModelConfig:
             keys.append(f"{origin[part]}.{part}[{index}]")
             layers.append(layer_spec(layer, keys[-1]))
     if not layers:
-        raise fail(f"models.{name}.layers", "the model has no layers")
+        raise fail(f"{where}.layers", "the model has no layers")
     check_shapes(layers, keys)
 
-    optimizer = typed(settings["optimizer"], str, f"{origin['optimizer']}.optimizer")
+    def key_of(name: str) -> str:
+        return f"{origin[name]}.{name}"
+
+    optimizer = typed(settings["optimizer"], str, key_of("optimizer"))
     if optimizer not in OPTIMIZERS:
-        raise fail(f"{origin['optimizer']}.optimizer", f"{optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
-    threshold = settings.get("stop_at_accuracy")
+        raise fail(key_of("optimizer"), f"{optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
+    threshold = settings["stop_at_accuracy"]
     if threshold is not None:
-        threshold = typed(threshold, float, f"{origin['stop_at_accuracy']}.stop_at_accuracy")
+        threshold = typed(threshold, float, key_of("stop_at_accuracy"))
         if not 0 < threshold <= 1:
-            raise fail(f"{origin['stop_at_accuracy']}.stop_at_accuracy", f"must be in (0, 1], got {threshold}")
+            raise fail(key_of("stop_at_accuracy"), f"must be in (0, 1], got {threshold}")
+    patience = settings["early_stopping_patience"]
+    if patience is not None:
+        patience = positive(patience, key_of("early_stopping_patience"))
+    fraction = typed(settings["train_fraction"], float, key_of("train_fraction"))
+    if not 0 < fraction <= 1:
+        raise fail(key_of("train_fraction"), f"must be in (0, 1], got {fraction}")
     return ModelConfig(
         name=name,
         layers=tuple(layers),
         optimizer=optimizer,
-        learning_rate=positive(settings["learning_rate"], f"{origin['learning_rate']}.learning_rate", float),
-        batch_size=positive(settings["batch_size"], f"{origin['batch_size']}.batch_size"),
-        epochs=positive(settings["epochs"], f"{origin['epochs']}.epochs"),
+        learning_rate=positive(settings["learning_rate"], key_of("learning_rate"), float),
+        batch_size=positive(settings["batch_size"], key_of("batch_size")),
+        epochs=positive(settings["epochs"], key_of("epochs")),
         stop_at_accuracy=threshold,
+        early_stopping_patience=patience,
+        train_fraction=fraction,
+    )
+
+
+def training_settings(params: dict) -> TrainingSettings:
+    """The `training` section: steps per compiled call, the profile, the distribution strategy."""
+    training = section(params, "training")
+    expected = {"steps_per_execution", "profile", "strategy", "fast"}
+    for key in sorted(set(training) ^ expected):
+        raise fail(f"training.{key}", "unknown key" if key in training else "missing")
+    fast = typed(training["fast"], dict, "training.fast")
+    for key in sorted(set(fast) ^ {"batch_multiplier", "precision"}):
+        raise fail(f"training.fast.{key}", "unknown key" if key in fast else "missing")
+    choices = {
+        "training.profile": (training["profile"], PROFILES),
+        "training.strategy": (training["strategy"], STRATEGIES),
+        "training.fast.precision": (fast["precision"], PRECISIONS),
+    }
+    for key, (value, allowed) in choices.items():
+        if typed(value, str, key) not in allowed:
+            raise fail(key, f"{value!r} is not one of {', '.join(allowed)}")
+    return TrainingSettings(
+        steps_per_execution=positive(training["steps_per_execution"], "training.steps_per_execution"),
+        profile=training["profile"],
+        strategy=training["strategy"],
+        fast_batch_multiplier=positive(fast["batch_multiplier"], "training.fast.batch_multiplier"),
+        fast_precision=fast["precision"],
     )

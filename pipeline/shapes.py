@@ -21,6 +21,8 @@ def layer_output_shape(layer: dict, shape: tuple[int, ...]) -> tuple[int, ...]:
     Raises ValueError when the layer does not fit its input.
     """
     kind = layer["type"]
+    if kind.startswith("random_") and len(shape) != 3:
+        raise ValueError(f"augments images, so needs an image-shaped input, got {shape} (put it first)")
     if kind in ("conv", "maxpool"):
         if len(shape) != 3:
             raise ValueError(f"needs an image-shaped input, got {shape} (put it before flatten)")

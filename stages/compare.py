@@ -65,7 +65,6 @@ def comparison(params: dict, metrics: dict[str, dict]) -> pd.DataFrame:
                 "source train acc": accuracy(source.get("train_accuracy")),
                 "source test acc": accuracy(source.get("test_accuracy")),
                 "test vs source (points)": "—" if gap is None else f"{gap:+.2f}",
-                "training s": f"{result['train_seconds']:.0f}",
             }
         )
     return pd.DataFrame(rows)
@@ -101,7 +100,8 @@ def render(params: dict, metrics: dict[str, dict]) -> str:
             "Every model declared in `params.yaml`, trained by `dvc repro` and evaluated once on the",
             "10,000 test images. *Source* columns are the single 5-epoch runs reported in the course",
             "note; a few tenths of a point either way is run-to-run noise. Validation accuracy is on",
-            "the images held out of the training set (`data.validation_fraction`).",
+            "the images held out of the training set (`data.validation_fraction`). Training times are",
+            "in the histories and in [`performance.md`](performance.md).",
             "",
             table.to_markdown(
                 index=False, disable_numparse=True, colalign=["left", "left"] + ["right"] * (table.shape[1] - 2)

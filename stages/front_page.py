@@ -1,8 +1,9 @@
 """Stage `front_page`: reports/README.md, the one page that shows every result.
 
-It stitches together what the other stages made: the comparison table, the convolution
-explainer, the output-size formula with a worked example, and per model its shape table,
-figures and most frequent confusion, each figure with a sentence on what to look for.
+It stitches together what the other stages made: the comparison table, the overfitting
+study (reports/overfitting.md, included as it is), the convolution explainer, the
+output-size formula with a worked example, and per model its shape table, figures and
+most frequent confusion, each figure with a sentence on what to look for.
 All links are relative to reports/, so the page reads on a repository host as it is.
 """
 
@@ -109,6 +110,7 @@ def front_page(names: list[str], channel: int) -> str:
         "look like, and what it gets wrong.",
         "",
         comparison_section(read(REPORTS / "models.md")),
+        read(REPORTS / "overfitting.md"),
         "## Convolution and pooling, by hand",
         "",
         "![The course's 3x3 filters on test images, then 2x2 max pooling](figures/convolution_explained.png)",
@@ -129,7 +131,8 @@ def front_page(names: list[str], channel: int) -> str:
         "[`metrics/`](metrics/) test metrics per model (JSON) · [`history/`](history/) per-epoch",
         "training curves (CSV) · [`confusion/`](confusion/) test predictions (CSV) ·",
         "[`shapes/`](shapes/) shape tables (CSV and Markdown) · [`data.json`](data.json) data summary",
-        "· [`models.md`](models.md) the comparison table alone.",
+        "· [`models.md`](models.md) the comparison table alone · [`overfitting/`](overfitting/) the",
+        "overfitting study's histories, test metrics and curves.",
         "",
     ]
     return "\n".join(sections)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.arrays import stratified_sample
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
 from pipeline.idx import read_images_and_labels
@@ -37,19 +38,6 @@ def load_raw(raw_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             )
         sets[split] = images, labels
     return sets
-
-
-def stratified_sample(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Sorted indices of `size` items drawn so that each class keeps its share."""
-    classes, counts = np.unique(labels, return_counts=True)
-    exact = counts * size / len(labels)
-    quotas = np.floor(exact).astype(int)
-    shortfall = size - quotas.sum()
-    quotas[np.argsort(quotas - exact, kind="stable")[:shortfall]] += 1
-    chosen = [
-        rng.permutation(np.flatnonzero(labels == label))[:quota] for label, quota in zip(classes, quotas, strict=True)
-    ]
-    return np.sort(np.concatenate(chosen))
 
 
 def split(

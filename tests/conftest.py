@@ -52,6 +52,15 @@ def run_module(module: str, *args: str, cwd: Path, env: dict | None = None) -> s
     )
 
 
+def start_module(module: str, *args: str, cwd: Path) -> subprocess.Popen:
+    """Start `python -m module args` like run_module, without waiting for it."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args], cwd=cwd, env=environment,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A temporary working directory holding a copy of the repository's params.yaml."""

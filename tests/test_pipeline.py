@@ -2,12 +2,16 @@
 
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -31,10 +35,8 @@ def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return result
 
 
-@pytest.fixture(scope="module")
-def pipeline_copy(tmp_path_factory) -> Path:
+def reproduced_copy(copy: Path) -> Path:
     """The repository's files (as git sees them) in a new git repo, with a quick params.yaml, reproduced."""
-    copy = tmp_path_factory.mktemp("pipeline")
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
         cwd=REPO, capture_output=True, text=True, check=True,
@@ -48,6 +50,8 @@ def pipeline_copy(tmp_path_factory) -> Path:
     for block in params["models"].values():
         block["epochs"] = 1
     params["models"]["cnn_32_stop90"].update(epochs=3, stop_at_accuracy=0.01)
+    params["overfitting"]["defaults"]["epochs"] = 3
+    params["overfitting"]["models"]["early_stopping"]["early_stopping_patience"] = 1
     (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
     dvc("repro", cwd=copy)
@@ -57,8 +61,14 @@ def pipeline_copy(tmp_path_factory) -> Path:
     return copy
 
 
-def model_names() -> list[str]:
-    return list(yaml.safe_load((REPO / "params.yaml").read_text())["models"])
+@pytest.fixture(scope="module")
+def pipeline_copy(tmp_path_factory) -> Path:
+    return reproduced_copy(tmp_path_factory.mktemp("pipeline"))
+
+
+def model_names(group: str | None = None) -> list[str]:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    return list(params[group]["models"] if group else params["models"])
 
 
 def test_data_stages_make_verified_raw_files_and_prepared_arrays(pipeline_copy):
@@ -131,3 +141,116 @@ def test_front_page_shows_every_model_without_broken_links(pipeline_copy):
         assert (pipeline_copy / "reports" / "shapes" / f"{name}.csv").is_file()
     assert (pipeline_copy / "reports" / "figures" / "cnn_64_1conv" / "activations.png").is_file()
     assert not (pipeline_copy / "reports" / "figures" / "dnn" / "activations.png").exists()
+
+
+def test_overfitting_study_reports_every_variant(pipeline_copy):
+    reports = pipeline_copy / "reports"
+    study = (reports / "overfitting.md").read_text()
+    for name in model_names("overfitting"):
+        metrics = json.loads((reports / "overfitting" / "metrics" / f"{name}.json").read_text())
+        assert metrics["epochs_planned"] == 3 and 1 <= metrics["epochs_run"] <= 3
+        assert f"| {name} " in study
+        assert (reports / "figures" / "overfitting" / f"{name}.png").is_file()
+    assert (reports / "figures" / "overfitting" / "overlay.png").is_file()
+    assert "figures/overfitting/overlay.png" in (reports / "README.md").read_text()
+    curves = (reports / "overfitting" / "curves.csv").read_text().splitlines()
+    assert curves[0] == "model,epoch,loss,accuracy" and any(line.startswith("base validation,") for line in curves)
+
+
+def test_queued_sweep_runs_two_experiments_in_parallel(pipeline_copy):
+    """`dvc exp run --queue -S ...` twice, `dvc queue start -j 2`: both experiments' metrics exist."""
+    for filters in (8, 12):
+        dvc("exp", "run", "--queue", "-S", f"models.cnn_16.layers[0].filters={filters}", cwd=pipeline_copy)
+    dvc("queue", "start", "-j", "2", cwd=pipeline_copy)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        status = dvc("queue", "status", cwd=pipeline_copy).stdout
+        if not re.search(r"\b(Queued|Running)\b", status):
+            break
+        time.sleep(2)
+    assert "Success" in status and "Failed" not in status, status
+    shown = json.loads(dvc("exp", "show", "--json", cwd=pipeline_copy).stdout)
+    experiments = [exp for commit in shown for exp in commit.get("experiments") or []]
+    results = {}
+    for experiment in experiments:
+        (revision,) = experiment["revs"]
+        data = revision["data"]
+        filters = data["params"]["params.yaml"]["data"]["models"]["cnn_16"]["layers"][0]["filters"]
+        results[filters] = data["metrics"]["reports/metrics/cnn_16.json"]["data"]["test_accuracy"]
+    assert set(results) == {8, 12} and all(0.4 < accuracy <= 1 for accuracy in results.values())
+    assert "Running stage" not in dvc("repro", cwd=pipeline_copy).stdout, "the workspace is left as it was"
+
+
+def test_a_second_clone_pulls_results_from_a_shared_remote_and_trains_nothing(pipeline_copy, tmp_path):
+    remote = tmp_path / "team-cache"
+    dvc("remote", "add", "--local", "-d", "shared", str(remote), cwd=pipeline_copy)
+    try:
+        dvc("push", "--run-cache", cwd=pipeline_copy)
+    finally:
+        dvc("remote", "remove", "--local", "shared", cwd=pipeline_copy)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(pipeline_copy), str(clone)], check=True)
+    dvc("remote", "add", "--local", "-d", "shared", str(remote), cwd=clone)
+    dvc("pull", "--run-cache", cwd=clone)
+    assert (clone / "data" / "models" / "cnn_16.keras").read_bytes() == (
+        pipeline_copy / "data" / "models" / "cnn_16.keras"
+    ).read_bytes()
+    result = dvc("repro", cwd=clone)
+    assert "Running stage" not in result.stdout and "Data and pipelines are up to date." in result.stdout
+
+
+def comparable_files(copy: Path) -> dict[str, bytes]:
+    """Every model, metric and report file of a reproduced copy, by path.
+
+    The per-epoch histories are compared without their `seconds` column: wall-clock time is
+    the one thing a rerun cannot reproduce.
+    """
+    files = {}
+    for folder in ("data/models", "data/overfitting", "reports"):
+        for path in sorted((copy / folder).rglob("*")):
+            if not path.is_file():
+                continue
+            content = path.read_bytes()
+            if path.parent.name == "history":
+                content = pd.read_csv(path).drop(columns="seconds").to_csv(index=False).encode()
+            files[str(path.relative_to(copy))] = content
+    return files
+
+
+def test_two_runs_from_scratch_give_identical_bytes(pipeline_copy, tmp_path_factory):
+    second = reproduced_copy(tmp_path_factory.mktemp("pipeline_again"))
+    first_files, second_files = comparable_files(pipeline_copy), comparable_files(second)
+    assert sorted(first_files) == sorted(second_files)
+    assert len(first_files) > 100 and any(name.endswith(".keras") for name in first_files)
+    differing = [name for name in first_files if first_files[name] != second_files[name]]
+    assert differing == []
+
+
+def test_a_stage_killed_mid_training_is_rerun_and_nothing_stale_is_used(pipeline_copy):
+    """SIGKILL to `dvc repro` and the training under it; the next `dvc repro` finishes the job."""
+    params_path = pipeline_copy / "params.yaml"
+    original = params_path.read_text()
+    params = yaml.safe_load(original)
+    params["models"]["cnn_16"]["epochs"] = 30
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    partial = pipeline_copy / "reports" / "history" / "cnn_16.csv.partial"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dvc", "repro", "train@cnn_16"], cwd=pipeline_copy, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and len(partial.read_text().splitlines() if partial.exists() else []) < 3:
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+        assert not (pipeline_copy / "data" / "models" / "cnn_16.keras").exists()
+        assert "train@cnn_16" in json.loads(dvc("status", "--json", cwd=pipeline_copy).stdout)
+        dvc("repro", cwd=pipeline_copy)
+        metrics = json.loads((pipeline_copy / "reports" / "metrics" / "cnn_16.json").read_text())
+        assert (metrics["epochs_run"], metrics["epochs_planned"]) == (30, 30)
+        assert "Running stage" not in dvc("repro", cwd=pipeline_copy).stdout
+    finally:
+        params_path.write_text(original)
+        dvc("repro", cwd=pipeline_copy)

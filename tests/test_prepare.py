@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import yaml
 
+from pipeline.arrays import stratified_sample
 from pipeline.params import DataSettings
-from stages.prepare import scale, split, stratified_sample
+from stages.prepare import scale, split
 from tests.conftest import run_module, write_gz, write_raw_dir
 
 

@@ -1,0 +1,165 @@
+"""The pipeline's training path: what `train@` stages and the benchmarks run.
+
+Compared with the source's `model.fit(x, y)` on NumPy arrays the math is the same, but the
+data is fed by a seeded `tf.data` pipeline that prefetches while the model trains, and
+several steps run per compiled call (`steps_per_execution`), which removes most of the
+per-batch Python overhead. Optional: the fast profile (16-bit mixed precision and a larger
+batch) and a distribution strategy over several devices or machines.
+"""
+
+import json
+import math
+import os
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from pipeline.arrays import stratified_sample
+from pipeline.errors import PipelineError
+from pipeline.models import build_model
+from pipeline.params import ModelConfig, TrainingSettings
+
+Split = tuple[np.ndarray, np.ndarray]
+ARCHIVE_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip entry can carry
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a training run actually uses once profile and replicas are taken into account."""
+
+    batch_size: int  # global: summed over replicas
+    learning_rate: float
+    precision: str
+    replicas: int
+    steps_per_execution: int
+
+    def describe(self) -> str:
+        return (
+            f"batch {self.batch_size}, learning rate {self.learning_rate:g}, {self.precision}, "
+            f"{self.replicas} replica(s), {self.steps_per_execution} steps per compiled call"
+        )
+
+
+def cpu_supports_bfloat16() -> bool:
+    """True when the CPU has AVX-512 BF16 or AMX instructions (read from /proc/cpuinfo on Linux)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def training_precision(settings: TrainingSettings) -> str:
+    """The fast profile's 16-bit precision where the hardware computes it natively, else float32."""
+    if settings.profile != "fast":
+        return "float32"
+    if tf.config.list_logical_devices("GPU") or cpu_supports_bfloat16():
+        return settings.fast_precision
+    print(f"fast profile: this CPU has no AVX-512 BF16 or AMX, so {settings.fast_precision} is off: float32")
+    return "float32"
+
+
+def training_plan(config: ModelConfig, settings: TrainingSettings, replicas: int) -> Plan:
+    """Scale the batch by the replica count (and the fast profile's multiplier).
+
+    The learning rate follows the square root of the batch's growth, the usual rule for Adam.
+    Over several replicas one step runs per call: Keras 3.15's multi-step loop fails to
+    compile under a mirrored strategy ("You must feed a value for placeholder tensor").
+    """
+    multiplier = replicas * (settings.fast_batch_multiplier if settings.profile == "fast" else 1)
+    return Plan(
+        batch_size=config.batch_size * multiplier,
+        learning_rate=config.learning_rate * math.sqrt(multiplier),
+        precision=training_precision(settings),
+        replicas=replicas,
+        steps_per_execution=settings.steps_per_execution if replicas == 1 else 1,
+    )
+
+
+def batches(split: Split, batch_size: int, seed: int | None = None) -> tf.data.Dataset:
+    """Batches of a split, reshuffled every epoch from `seed` when one is given, prefetched."""
+    dataset = tf.data.Dataset.from_tensor_slices(split)
+    if seed is not None:
+        dataset = dataset.shuffle(len(split[1]), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def training_share(split: Split, fraction: float, seed: int) -> Split:
+    """A stratified `fraction` of the training images (all of them at 1.0)."""
+    if fraction >= 1:
+        return split
+    keep = stratified_sample(split[1], round(fraction * len(split[1])), np.random.default_rng(seed))
+    return split[0][keep], split[1][keep]
+
+
+def train(
+    config: ModelConfig,
+    settings: TrainingSettings,
+    seed: int,
+    train_split: Split,
+    validation_split: Split,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int = 2,
+    strategy: tf.distribute.Strategy | None = None,
+) -> tuple[keras.Model, keras.callbacks.History]:
+    """Build the model in the strategy's scope and fit it, validating after every epoch.
+
+    `strategy` comes from pipeline.runtime.configure; none means the default, one device.
+    """
+    has_validation = len(validation_split[1]) > 0
+    if config.early_stopping_patience and not has_validation:
+        raise PipelineError(
+            f"params.yaml: {config.name}: early stopping watches the validation loss, "
+            "so data.validation_fraction must be above 0"
+        )
+    strategy = strategy or tf.distribute.get_strategy()
+    plan = training_plan(config, settings, strategy.num_replicas_in_sync)
+    print(f"{config.name}: {plan.describe()}")
+    with strategy.scope():
+        model = build_model(config, plan.learning_rate, plan.precision, plan.steps_per_execution)
+    callbacks = list(callbacks)
+    if config.early_stopping_patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True, verbose=1
+            )
+        )
+    history = model.fit(
+        batches(training_share(train_split, config.train_fraction, seed), plan.batch_size, seed),
+        epochs=config.epochs,
+        validation_data=batches(validation_split, plan.batch_size) if has_validation else None,
+        shuffle=False,  # the dataset reshuffles itself, from the seed
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    return model, history
+
+
+def save_model(model: keras.Model, path: Path) -> None:
+    """Save in Keras's native format with the same bytes for the same weights.
+
+    Keras stamps the archive with the time of saving (zip entry dates and `date_saved` in
+    metadata.json); both are fixed here. The file is written under a temporary name and
+    moved into place, so an interrupted save leaves no model behind.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saved = path.with_name(".saving." + path.name)
+    partial = path.with_name(".partial." + path.name)
+    model.save(saved)
+    try:
+        with zipfile.ZipFile(saved) as source, zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as target:
+            for name in sorted(source.namelist()):
+                content = source.read(name)
+                if name == "metadata.json":
+                    metadata = json.loads(content)
+                    metadata.pop("date_saved", None)
+                    content = json.dumps(metadata, sort_keys=True).encode()
+                target.writestr(zipfile.ZipInfo(name, ARCHIVE_DATE), content, zipfile.ZIP_DEFLATED)
+    finally:
+        saved.unlink()
+    os.replace(partial, path)

@@ -1,0 +1,229 @@
+"""Stage `overfitting_report`: the overfitting study's curves, table and conclusions.
+
+Reads each variant's per-epoch history and test metrics and writes
+- reports/figures/overfitting/<variant>.png: training against validation loss and
+  accuracy per epoch, the epoch of minimum validation loss marked;
+- reports/figures/overfitting/overlay.png: every variant on shared axes;
+- reports/overfitting/curves.csv: the same curves in long form, for `dvc plots show`;
+- reports/overfitting.md: the table and what it shows, which the front page includes.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.errors import PipelineError, run
+from pipeline.params import load_params, model_config, model_names
+from pipeline.plotting import plt, save
+
+STUDY = "overfitting"
+BASE = "base"
+# What each variant of params.yaml changes, for the table; a variant not listed is "as declared".
+REMEDIES = {
+    "base": "the source's CNN, long",
+    "more_data": "all training images",
+    "dropout": "dropout 0.5",
+    "l2": "L2 weight penalty",
+    "augmentation": "shifts, flips, zoom",
+    "smaller": "fewer filters and units",
+    "early_stopping": "early stopping",
+}
+
+
+def read_history(path: Path) -> pd.DataFrame:
+    try:
+        history = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise PipelineError(f"{path}: cannot read the training history ({error})") from None
+    missing = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"} - set(history)
+    if history.empty or missing:
+        raise PipelineError(f"{path}: needs per-epoch loss and accuracy with validation; run `dvc repro`")
+    return history.assign(epoch=history["epoch"] + 1)
+
+
+def summarize(history: pd.DataFrame, restores_best: bool) -> dict:
+    """Best epoch, and the figures of the epoch whose weights the model keeps.
+
+    A model with early stopping keeps its best epoch's weights; any other its last epoch's.
+    """
+    best = history.loc[history["val_loss"].idxmin()]
+    kept = best if restores_best else history.iloc[-1]
+    return {
+        "best_epoch": int(best["epoch"]),
+        "epochs_run": len(history),
+        "train_accuracy": float(kept["accuracy"]),
+        "val_accuracy": float(kept["val_accuracy"]),
+        "gap": float(kept["accuracy"] - kept["val_accuracy"]),
+        "val_loss_rise": float(kept["val_loss"] - best["val_loss"]),
+    }
+
+
+def study_table(histories: dict[str, pd.DataFrame], metrics: dict[str, dict], restores_best: dict[str, bool]):
+    rows = []
+    for name, history in histories.items():
+        rows.append(
+            {
+                "variant": name,
+                "remedy": REMEDIES.get(name, "as declared"),
+                **summarize(history, restores_best[name]),
+                "test_accuracy": metrics[name]["test_accuracy"],
+                "params": metrics[name]["params"],
+            }
+        )
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def curve_figure(name: str, history: pd.DataFrame, best_epoch: int) -> plt.Figure:
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
+    for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
+        axis.plot(history["epoch"], history[metric], color="tab:blue", label="training")
+        axis.plot(history["epoch"], history[f"val_{metric}"], color="tab:orange", label="validation")
+        axis.axvline(best_epoch, color="grey", linestyle=":", label=f"lowest validation loss (epoch {best_epoch})")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(metric)
+        axis.grid(alpha=0.3)
+    loss_axis.legend(loc="upper center", fontsize=8)
+    figure.suptitle(f"{name}: {REMEDIES.get(name, 'as declared')}")
+    return figure
+
+
+def overlay_figure(histories: dict[str, pd.DataFrame], table: pd.DataFrame) -> plt.Figure:
+    """Every variant on shared axes: solid training, dashed validation, a dot at the best epoch."""
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    colours = plt.get_cmap("tab10").colors
+    for colour, (name, history) in zip(colours, histories.items(), strict=False):
+        best = history[history["epoch"] == table.loc[name, "best_epoch"]]
+        for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
+            axis.plot(history["epoch"], history[metric], color=colour, linewidth=1.2, label=name)
+            axis.plot(history["epoch"], history[f"val_{metric}"], color=colour, linewidth=1.2, linestyle="--")
+            axis.plot(best["epoch"], best[f"val_{metric}"], "o", color=colour, markersize=4)
+    for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(metric)
+        axis.grid(alpha=0.3)
+    accuracy_axis.legend(fontsize=8, loc="lower right")
+    figure.suptitle("Training (solid) and validation (dashed) per epoch; dots: lowest validation loss")
+    return figure
+
+
+def long_curves(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per variant, split and epoch: what DVC's template colours by `model`."""
+    parts = []
+    for name, history in histories.items():
+        for split, prefix in (("training", ""), ("validation", "val_")):
+            part = history[["epoch", f"{prefix}loss", f"{prefix}accuracy"]]
+            parts.append(part.set_axis(["epoch", "loss", "accuracy"], axis=1).assign(model=f"{name} {split}"))
+    return pd.concat(parts)[["model", "epoch", "loss", "accuracy"]]
+
+
+def points(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def conclusions(table: pd.DataFrame) -> list[str]:
+    """One sentence per remedy, with its numbers against the base's."""
+    base = table.loc[BASE]
+    lines = [
+        f"- **{BASE}**: training accuracy reaches {base['train_accuracy']:.4f} while validation stays at"
+        f" {base['val_accuracy']:.4f}, a gap of {points(base['gap'])} points; the validation loss bottoms out at"
+        f" epoch {base['best_epoch']} and ends {base['val_loss_rise']:.3f} above that minimum. That rise is"
+        " overfitting: the model keeps fitting the training images and gets worse on new ones."
+    ]
+    for name, row in table.drop(index=BASE).iterrows():
+        narrowed = base["gap"] - row["gap"]
+        cost = row["test_accuracy"] - base["test_accuracy"]
+        effect = (
+            f"narrows the gap by {points(narrowed)} points to {points(row['gap'])}"
+            if narrowed > 0
+            else (f"does not narrow the gap ({points(row['gap'])} points)")
+        )
+        change = "gains" if cost > 0 else "costs"
+        lines.append(
+            f"- **{name}** ({row['remedy']}) {effect}; its validation loss ends {row['val_loss_rise']:.3f} above"
+            f" its minimum (epoch {row['best_epoch']}); test accuracy {row['test_accuracy']:.4f}, which {change}"
+            f" {points(abs(cost))} points against the base."
+        )
+    narrowest = table.drop(index=BASE)["gap"].idxmin()
+    best = table["test_accuracy"].idxmax()
+    lines += [
+        "",
+        f"Narrowest gap: **{narrowest}** ({points(table.loc[narrowest, 'gap'])} points). Best test accuracy:"
+        f" **{best}** ({table.loc[best, 'test_accuracy']:.4f}).",
+    ]
+    return lines
+
+
+def markdown(table: pd.DataFrame, epochs: int, fraction: float) -> str:
+    shown = pd.DataFrame(
+        {
+            "remedy": table["remedy"],
+            "best epoch": table["best_epoch"],
+            "epochs run": table["epochs_run"],
+            "train acc": table["train_accuracy"].map("{:.4f}".format),
+            "val acc": table["val_accuracy"].map("{:.4f}".format),
+            "gap (points)": table["gap"].map(points),
+            "val loss rise": table["val_loss_rise"].map("{:.3f}".format),
+            "test acc": table["test_accuracy"].map("{:.4f}".format),
+            "params": table["params"].map("{:,}".format),
+        }
+    )
+    figures = [f"![{name}: training and validation curves](figures/overfitting/{name}.png)" for name in table.index]
+    return "\n".join(
+        [
+            "## Overfitting and its remedies",
+            "",
+            f"The source's CNN (`cnn_32`) trained for {epochs} epochs on {fraction:.0%} of the training images, next",
+            "to the remedies the course lists, each a variant under `overfitting` in `params.yaml`. Train and",
+            "val accuracy are those of the weights each model keeps (the last epoch's; the best epoch's for",
+            "early stopping); the gap is their difference; the validation loss rise is how far the kept",
+            "epoch's validation loss is above its minimum. Test accuracy is measured once, at the end.",
+            "",
+            shown.to_markdown(),
+            "",
+            *conclusions(table),
+            "",
+            "![Every variant's training and validation curves](figures/overfitting/overlay.png)",
+            "",
+            *(line for figure in figures for line in (figure, "")),
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--history", type=Path, default=Path("reports/overfitting/history"))
+    parser.add_argument("--metrics", type=Path, default=Path("reports/overfitting/metrics"))
+    parser.add_argument("--figures", type=Path, default=Path("reports/figures/overfitting"))
+    parser.add_argument("--curves", type=Path, default=Path("reports/overfitting/curves.csv"))
+    parser.add_argument("--out", type=Path, default=Path("reports/overfitting.md"))
+    args = parser.parse_args()
+    params = load_params()
+    names = model_names(params, STUDY)
+    if BASE not in names:
+        raise PipelineError(f"params.yaml: {STUDY}.models: needs a `{BASE}` variant to compare the remedies with")
+    configs = {name: model_config(params, name, STUDY) for name in names}
+    histories = {name: read_history(args.history / f"{name}.csv") for name in names}
+    metrics = {}
+    for name in names:
+        path = args.metrics / f"{name}.json"
+        try:
+            metrics[name] = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            raise PipelineError(f"{path}: cannot read the test metrics ({error}); run `dvc repro`") from None
+    restores_best = {name: config.early_stopping_patience is not None for name, config in configs.items()}
+    table = study_table(histories, metrics, restores_best)
+
+    for name, history in histories.items():
+        save(curve_figure(name, history, table.loc[name, "best_epoch"]), args.figures / f"{name}.png")
+    save(overlay_figure(histories, table), args.figures / "overlay.png")
+    args.curves.parent.mkdir(parents=True, exist_ok=True)
+    long_curves(histories).to_csv(args.curves, index=False, float_format="%.4f")
+    base = configs[BASE]
+    args.out.write_text(markdown(table, base.epochs, base.train_fraction) + "\n")
+    print(table.drop(columns="remedy").round(4).to_string())
+
+
+if __name__ == "__main__":
+    run(main)

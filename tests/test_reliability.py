@@ -1,0 +1,137 @@
+"""Reliability and safety: fuzzed input files, interrupted stages, unwritable outputs, safe loading."""
+
+import re
+import signal
+import struct
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.arrays import load_split
+from pipeline.errors import PipelineError
+from pipeline.idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx
+from pipeline.models import load_model
+from tests.conftest import REPO, idx_bytes, run_module, start_module, synthetic_split, write_raw_dir
+
+VALID_IMAGES = idx_bytes(synthetic_split(3)[0], IMAGES_MAGIC)
+VALID_LABELS = idx_bytes(synthetic_split(3)[1], LABELS_MAGIC)
+FUZZ = settings(max_examples=400, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+
+
+def parse_or_clear_error(payload: bytes, magic: int) -> None:
+    """The reader returns a well-shaped array or raises its own error: nothing else."""
+    try:
+        array = parse_idx(payload, "fuzzed.idx", magic)
+    except PipelineError as error:
+        assert str(error).startswith("fuzzed.idx: ")
+        return
+    assert array.dtype == np.uint8 and array.ndim == (3 if magic == IMAGES_MAGIC else 1)
+    assert array.nbytes == len(payload) - 4 - 4 * array.ndim
+
+
+@FUZZ
+@given(st.binary(max_size=2000), st.sampled_from([IMAGES_MAGIC, LABELS_MAGIC]))
+def test_arbitrary_bytes_give_only_the_readers_error(payload, magic):
+    parse_or_clear_error(payload, magic)
+
+
+@FUZZ
+@given(st.data())
+def test_mutated_valid_files_give_only_the_readers_error(data):
+    valid, magic = data.draw(st.sampled_from([(VALID_IMAGES, IMAGES_MAGIC), (VALID_LABELS, LABELS_MAGIC)]))
+    payload = bytearray(valid)
+    for _ in range(data.draw(st.integers(1, 8))):
+        position = data.draw(st.integers(0, len(payload) - 1))
+        payload[position] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(payload)))
+    parse_or_clear_error(bytes(payload[:cut]) + data.draw(st.binary(max_size=50)), magic)
+
+
+def test_huge_declared_dimensions_are_refused_without_allocating():
+    header = struct.pack(">4i", IMAGES_MAGIC, 2**31 - 1, 2**31 - 1, 2**31 - 1)
+    with pytest.raises(PipelineError, match=r"expected .* for an array of shape"):
+        parse_idx(header + bytes(100), "huge.idx", IMAGES_MAGIC)
+
+
+def prepared_dir(directory: Path, count: int = 600) -> Path:
+    rng = np.random.default_rng(0)
+    directory.mkdir(parents=True, exist_ok=True)
+    for split, size in (("train", count), ("validation", count // 5), ("test", count // 5)):
+        np.save(directory / f"x_{split}.npy", rng.random((size, 28, 28, 1), dtype=np.float32))
+        np.save(directory / f"y_{split}.npy", (np.arange(size) % 10).astype(np.uint8))
+    return directory
+
+
+def test_a_training_stage_killed_mid_epoch_leaves_no_model_or_history(workdir):
+    """SIGKILL gives no chance to clean up: the outputs must simply never have been written."""
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    params["models"]["cnn_64"]["epochs"] = 500
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+    data = prepared_dir(workdir / "prepared")
+    model, history = workdir / "out" / "cnn_64.keras", workdir / "out" / "cnn_64.csv"
+    process = start_module(
+        "stages.train", "cnn_64", "--data", str(data), "--model-out", str(model), "--history-out", str(history),
+        cwd=workdir,
+    )  # fmt: skip
+    partial = history.with_name(history.name + ".partial")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(partial.read_text().splitlines() if partial.exists() else []) < 3:
+        time.sleep(0.2)
+    assert partial.exists(), "training never got through two epochs"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert not model.exists() and not history.exists()
+    assert not any(path.suffix == ".keras" for path in model.parent.iterdir())
+
+
+def test_an_unwritable_output_directory_is_a_clear_error(workdir):
+    """An output path through a regular file: unwritable even for root, as CI runs."""
+    raw = write_raw_dir(workdir / "raw")
+    blocker = workdir / "blocker"
+    blocker.write_text("a file, not a directory")
+    result = run_module("stages.prepare", "--raw", str(raw), "--out", str(blocker / "prepared"), cwd=workdir)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {blocker / 'prepared.partial'}: Not a directory")
+
+
+def test_prepared_arrays_holding_pickled_objects_are_refused(tmp_path):
+    np.save(tmp_path / "x_train.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.save(tmp_path / "y_train.npy", np.zeros(1, np.uint8))
+    with pytest.raises(PipelineError, match=r"x_train.npy: cannot load the prepared array .*pickle"):
+        load_split(tmp_path, "train")
+
+
+def test_a_model_with_a_lambda_layer_is_refused_by_safe_mode(tmp_path):
+    inputs = keras.Input((28, 28, 1))
+    outputs = keras.layers.Lambda(lambda x: x * 2)(keras.layers.Flatten()(inputs))
+    path = tmp_path / "lambda.keras"
+    keras.Model(inputs, outputs).save(path)
+    with pytest.raises(PipelineError, match=rf"{path}: cannot load the Keras model .*safe_mode"):
+        load_model(path)
+
+
+def source_files() -> list[Path]:
+    return [path for folder in ("pipeline", "stages", "benchmarks") for path in (REPO / folder).glob("*.py")]
+
+
+def test_no_pickle_or_unsafe_loading_in_the_code():
+    unsafe = re.compile(r"\bimport pickle\b|allow_pickle=True|safe_mode=False|yaml\.load\(|yaml\.unsafe_load")
+    offenders = [f"{path.name}: {line.strip()}" for path in source_files()
+                 for line in path.read_text().splitlines() if unsafe.search(line)]  # fmt: skip
+    assert offenders == []
+
+
+def test_no_shell_command_is_built_from_parameters():
+    """Stages run as argument lists; dvc.yaml interpolates only the model names from params.yaml."""
+    shell = re.compile(r"shell=True|os\.system|os\.popen")
+    assert [path.name for path in source_files() if shell.search(path.read_text())] == []
+    commands = re.findall(r"cmd: (.*(?:\n {8,}[^-\s].*)*)", (REPO / "dvc.yaml").read_text())
+    assert commands, "dvc.yaml has commands"
+    interpolated = {name for cmd in commands for name in re.findall(r"\$\{([^}]*)\}", cmd)}
+    assert interpolated == {"key"}

@@ -1,0 +1,213 @@
+"""The training path: remedies built as declared, early stopping, profiles, strategies, saving."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import yaml
+
+from pipeline import runtime, training
+from pipeline.errors import PipelineError
+from pipeline.models import build_model, load_model
+from pipeline.params import TrainingSettings, model_config, training_settings
+from pipeline.runtime import pin_threads, seed_everything
+from tests.conftest import REPO
+from tests.test_models import config_of, tiny_dataset
+
+pin_threads(2)
+PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+SETTINGS = training_settings(PARAMS)
+SMALL = [
+    {"type": "conv", "filters": 4, "kernel": 3},
+    {"type": "maxpool", "pool": 2},
+    {"type": "flatten"},
+    {"type": "dense", "units": 10, "activation": "softmax"},
+]
+
+
+def study_model(name: str) -> keras.Model:
+    return build_model(model_config(PARAMS, name, "overfitting"))
+
+
+def layers_of(model: keras.Model, kind: type) -> list:
+    return [layer for layer in model.layers if isinstance(layer, kind)]
+
+
+def test_dropout_variant_has_its_dropout_layers():
+    rates = [layer.rate for layer in layers_of(study_model("dropout"), keras.layers.Dropout)]
+    assert rates == [0.5, 0.5]
+    assert layers_of(study_model("base"), keras.layers.Dropout) == []
+
+
+def test_l2_variant_penalises_every_weight_layer():
+    model = study_model("l2")
+    weighted = layers_of(model, keras.layers.Conv2D) + layers_of(model, keras.layers.Dense)
+    penalties = [layer.kernel_regularizer.get_config()["l2"] for layer in weighted[:-1]]
+    assert penalties == pytest.approx([0.001] * 3)
+    assert all(layer.kernel_regularizer is None for layer in study_model("base").layers if hasattr(layer, "kernel"))
+
+
+def test_smaller_variant_has_fewer_parameters():
+    assert study_model("smaller").count_params() < study_model("base").count_params() / 10
+
+
+def test_more_data_and_early_stopping_differ_from_base_only_in_training():
+    base, more, early = (model_config(PARAMS, name, "overfitting") for name in ("base", "more_data", "early_stopping"))
+    assert more.layers == base.layers == early.layers
+    assert (base.train_fraction, more.train_fraction) == (0.25, 1.0)
+    assert (base.early_stopping_patience, early.early_stopping_patience) == (None, 3)
+
+
+def test_augmentation_changes_images_only_while_training():
+    model = study_model("augmentation")
+    augmentations = [layer for layer in model.layers if layer.name.startswith("random_")]
+    assert [type(layer).__name__ for layer in augmentations] == ["RandomTranslation", "RandomFlip", "RandomZoom"]
+    images, _ = tiny_dataset(16)
+    augment = keras.Sequential(augmentations)
+    assert np.array_equal(keras.ops.convert_to_numpy(augment(images, training=False)), images)
+    assert not np.allclose(keras.ops.convert_to_numpy(augment(images, training=True)), images)
+    assert np.array_equal(model.predict(images, verbose=0), model.predict(images, verbose=0))
+
+
+def test_early_stopping_keeps_the_weights_of_the_lowest_validation_loss():
+    """Validation labels are noise, so the validation loss rises as the model fits the training set."""
+    seed_everything(0)
+    train_split = tiny_dataset(256)
+    validation = (tiny_dataset(128)[0], np.random.default_rng(1).integers(0, 10, 128).astype(np.uint8))
+    snapshots = []
+    keep = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: snapshots.append((logs["val_loss"], snapshots_model[0].get_weights()))
+    )
+    config = config_of(SMALL, epochs=30, learning_rate=0.01, early_stopping_patience=2)
+    snapshots_model = []
+
+    class Remember(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            snapshots_model.append(self.model)
+
+    model, history = training.train(config, SETTINGS, 0, train_split, validation, [Remember(), keep], verbose=0)
+    losses = [loss for loss, _ in snapshots]
+    best = int(np.argmin(losses))
+    assert len(losses) == best + 3 < 30, "stops two epochs after the lowest validation loss"
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), snapshots[best][1], strict=True))
+    assert history.history["val_loss"] == pytest.approx(losses)
+
+
+def test_early_stopping_without_validation_data_is_a_clear_error():
+    config = config_of(SMALL, early_stopping_patience=2)
+    empty = (np.zeros((0, 28, 28, 1), np.float32), np.zeros(0, np.uint8))
+    with pytest.raises(PipelineError, match="validation_fraction must be above 0"):
+        training.train(config, SETTINGS, 0, tiny_dataset(64), empty, verbose=0)
+
+
+def test_training_share_is_stratified_and_seeded():
+    images, labels = np.zeros((1000, 28, 28, 1), np.float32), (np.arange(1000) % 10).astype(np.uint8)
+    share = training.training_share((images, labels), 0.25, seed=0)
+    assert np.bincount(share[1]).tolist() == [25] * 10
+    assert training.training_share((images, labels), 1.0, seed=0)[1] is labels
+
+
+def test_steps_per_execution_does_not_change_the_math():
+    """Several steps per compiled call is an execution detail: the weights come out identical."""
+
+    def weights(steps: int) -> list[np.ndarray]:
+        seed_everything(3)
+        settings = TrainingSettings(steps, "default", "none", 4, "mixed_bfloat16")
+        config = config_of(SMALL, epochs=2)
+        model, _ = training.train(config, settings, 3, tiny_dataset(320), tiny_dataset(64), verbose=0)
+        return model.get_weights()
+
+    one, many = weights(1), weights(64)
+    assert all(np.array_equal(a, b) for a, b in zip(one, many, strict=True))
+
+
+def test_plan_scales_batch_and_learning_rate_with_replicas_and_profile(monkeypatch):
+    monkeypatch.setattr(training, "cpu_supports_bfloat16", lambda: True)
+    config = config_of(SMALL)
+    fast = TrainingSettings(64, "fast", "none", 4, "mixed_bfloat16")
+    plan = training.training_plan(config, fast, replicas=1)
+    assert (plan.batch_size, plan.learning_rate, plan.precision) == (128, pytest.approx(0.002), "mixed_bfloat16")
+    plan = training.training_plan(config, SETTINGS, replicas=2)
+    assert (plan.batch_size, plan.learning_rate, plan.steps_per_execution) == (64, pytest.approx(0.001 * 2**0.5), 1)
+    assert training.training_plan(config, SETTINGS, replicas=1) == training.Plan(32, 0.001, "float32", 1, 64)
+
+
+def test_fast_profile_falls_back_to_float32_without_bfloat16(monkeypatch, capsys):
+    monkeypatch.setattr(training, "cpu_supports_bfloat16", lambda: False)
+    fast = TrainingSettings(64, "fast", "none", 4, "mixed_bfloat16")
+    assert training.training_precision(fast) == "float32"
+    assert "no AVX-512 BF16 or AMX" in capsys.readouterr().out
+
+
+def test_mixed_precision_model_keeps_a_float32_output():
+    model = build_model(config_of(SMALL), precision="mixed_bfloat16")
+    assert model.layers[0].compute_dtype == "bfloat16" and model.layers[0].variable_dtype == "float32"
+    assert model.layers[-1].compute_dtype == "float32"
+    assert keras.mixed_precision.global_policy().name == "float32", "the global policy is restored"
+
+
+def test_saved_model_has_the_same_bytes_every_time(tmp_path):
+    model = build_model(config_of(SMALL))
+    first, second = tmp_path / "a.keras", tmp_path / "b.keras"
+    training.save_model(model, first)
+    training.save_model(model, second)
+    assert first.read_bytes() == second.read_bytes()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.keras", "b.keras"], "no temporary files left"
+    loaded = load_model(first)
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True))
+
+
+def test_multi_worker_without_a_cluster_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(PipelineError, match=r"training.strategy: multi_worker needs the cluster in \$TF_CONFIG"):
+        runtime.distribution_strategy("multi_worker")
+
+
+def worker(strategy: str, logical_cpus: int, env: dict | None = None) -> subprocess.Popen:
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.train_worker", strategy, str(logical_cpus)],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def result_of(process: subprocess.Popen) -> dict:
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def single_device() -> dict:
+    return result_of(worker("none", 1))
+
+
+def test_mirrored_strategy_over_two_cpus_matches_one_device(single_device):
+    """Two replicas see a global batch twice as large: results agree within 0.05 accuracy."""
+    mirrored = result_of(worker("mirrored", 2))
+    assert (single_device["replicas"], mirrored["replicas"]) == (1, 2)
+    assert single_device["val_accuracy"] > 0.9
+    assert mirrored["val_accuracy"] == pytest.approx(single_device["val_accuracy"], abs=0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_multi_worker_strategy_trains_from_tf_config(single_device):
+    """A one-worker cluster on loopback: TF_CONFIG is read and collective ops start in time.
+
+    Two workers do not train with Keras 3.15: its first-batch build reduces the input batch
+    across workers and fails (keras/src/backend/tensorflow/trainer.py, _maybe_symbolic_build).
+    """
+    cluster = {"worker": [f"127.0.0.1:{free_port()}"]}
+    config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}})
+    result = result_of(worker("multi_worker", 1, {"TF_CONFIG": config}))
+    assert result == single_device

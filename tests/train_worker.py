@@ -1,0 +1,52 @@
+"""Train a small model with a distribution strategy and print what it reached, as JSON.
+
+Run as its own process by tests/test_training.py: logical devices and TF_CONFIG must be
+set before TensorFlow starts. Usage: python -m tests.train_worker STRATEGY LOGICAL_CPUS
+"""
+
+import json
+import sys
+
+import tensorflow as tf
+
+from pipeline.params import ModelConfig, TrainingSettings, layer_spec
+
+LAYERS = [
+    {"type": "conv", "filters": 8, "kernel": 3},
+    {"type": "maxpool", "pool": 2},
+    {"type": "flatten"},
+    {"type": "dense", "units": 10, "activation": "softmax"},
+]
+
+
+def patch_images(count: int, seed: int):
+    """Noise images with a bright patch placed by the label: learnable in a few epochs."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, count).astype(np.uint8)
+    images = rng.random((count, 28, 28, 1), dtype=np.float32) * 0.5
+    for image, label in zip(images, labels, strict=True):
+        image[2 * label : 2 * label + 3, 2 * label : 2 * label + 3] = 1.0
+    return images, labels
+
+
+def main() -> None:
+    strategy, logical_cpus = sys.argv[1], int(sys.argv[2])
+    if logical_cpus > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical_cpus)
+    from pipeline.runtime import configure
+    from pipeline.training import train
+
+    chosen = configure(0, 1, strategy)
+    specs = tuple(layer_spec(layer, f"layers[{index}]") for index, layer in enumerate(LAYERS))
+    config = ModelConfig("worker", specs, "adam", 0.003, 16, 4, None)
+    settings = TrainingSettings(64, "default", strategy, 4, "mixed_bfloat16")
+    model, history = train(config, settings, 0, patch_images(512, 0), patch_images(256, 1), verbose=0, strategy=chosen)
+    print(json.dumps({"replicas": model.distribute_strategy.num_replicas_in_sync,
+                      "val_accuracy": history.history["val_accuracy"][-1]}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
