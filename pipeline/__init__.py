@@ -2,5 +2,8 @@
 
 import os
 
-# Hide TensorFlow's start-up INFO lines; set here because it must precede TensorFlow's import.
+# Set here because both must precede TensorFlow's import. Hide TensorFlow's start-up INFO
+# lines; pin oneDNN on (TensorFlow's default on x86), so that an environment variable left
+# over in a shell cannot silently change the kernels and with them the results' last bits.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
