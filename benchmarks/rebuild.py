@@ -1,13 +1,14 @@
 """Rebuild benchmarks: what `dvc repro` costs in a fresh clone of the repository.
 
-Each stage runs as its own `dvc repro <stage>` child process, so that its peak resident
-memory can be read from the kernel (os.wait4 reports the largest of the process tree).
+Each stage runs as its own `dvc repro <stage>` process under benchmarks.peak_memory, so
+that its peak resident memory can be read from the kernel.
 """
 
 import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,15 +27,22 @@ class StageRun:
 
 def command(args: list[str], cwd: Path) -> tuple[float, float, str]:
     """Run a command; its wall seconds, peak resident MB of its process tree, and its output."""
-    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    started = time.perf_counter()
-    process = subprocess.Popen(args, cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = process.stdout.read().decode()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{shlex.join(args)} failed in {cwd}:\n{output[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, output
+    environment = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+    }
+    with tempfile.NamedTemporaryFile("r", suffix=".kb") as report:
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "benchmarks.peak_memory", report.name, *args],
+            cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        seconds = time.perf_counter() - started
+        peak_kb = report.read()
+    if result.returncode != 0:
+        raise RuntimeError(f"{shlex.join(args)} failed in {cwd}:\n{result.stdout[-3000:]}")
+    return seconds, int(peak_kb) / 1024, result.stdout
 
 
 def dvc(*args: str, cwd: Path) -> tuple[float, float, str]:

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from pipeline.errors import PipelineError, run
 from pipeline.params import load_params, model_config, model_names
@@ -75,15 +76,20 @@ def study_table(histories: dict[str, pd.DataFrame], metrics: dict[str, dict], re
     return pd.DataFrame(rows).set_index("variant")
 
 
+def style_epoch_axis(axis: plt.Axes, metric: str) -> None:
+    axis.set_xlabel("epoch")
+    axis.set_ylabel(metric)
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.grid(alpha=0.3)
+
+
 def curve_figure(name: str, history: pd.DataFrame, best_epoch: int) -> plt.Figure:
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
     for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
         axis.plot(history["epoch"], history[metric], color="tab:blue", label="training")
         axis.plot(history["epoch"], history[f"val_{metric}"], color="tab:orange", label="validation")
         axis.axvline(best_epoch, color="grey", linestyle=":", label=f"lowest validation loss (epoch {best_epoch})")
-        axis.set_xlabel("epoch")
-        axis.set_ylabel(metric)
-        axis.grid(alpha=0.3)
+        style_epoch_axis(axis, metric)
     loss_axis.legend(loc="upper center", fontsize=8)
     figure.suptitle(f"{name}: {REMEDIES.get(name, 'as declared')}")
     return figure
@@ -100,9 +106,7 @@ def overlay_figure(histories: dict[str, pd.DataFrame], table: pd.DataFrame) -> p
             axis.plot(history["epoch"], history[f"val_{metric}"], color=colour, linewidth=1.2, linestyle="--")
             axis.plot(best["epoch"], best[f"val_{metric}"], "o", color=colour, markersize=4)
     for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
-        axis.set_xlabel("epoch")
-        axis.set_ylabel(metric)
-        axis.grid(alpha=0.3)
+        style_epoch_axis(axis, metric)
     accuracy_axis.legend(fontsize=8, loc="lower right")
     figure.suptitle("Training (solid) and validation (dashed) per epoch; dots: lowest validation loss")
     return figure

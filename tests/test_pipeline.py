@@ -160,7 +160,7 @@ def test_overfitting_study_reports_every_variant(pipeline_copy):
 def test_queued_sweep_runs_two_experiments_in_parallel(pipeline_copy):
     """`dvc exp run --queue -S ...` twice, `dvc queue start -j 2`: both experiments' metrics exist."""
     for filters in (8, 12):
-        dvc("exp", "run", "--queue", "-S", f"models.cnn_16.layers[0].filters={filters}", cwd=pipeline_copy)
+        dvc("exp", "run", "--queue", "-S", f"models.cnn_16.layers.0.filters={filters}", cwd=pipeline_copy)
     dvc("queue", "start", "-j", "2", cwd=pipeline_copy)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
