@@ -10,6 +10,7 @@ batch) and a distribution strategy over several devices or machines.
 import json
 import math
 import os
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -140,12 +141,24 @@ def train(
     return model, history
 
 
+def renumber_shared_objects(config: bytes) -> bytes:
+    numbers: dict[bytes, bytes] = {}
+
+    def renumber(match: re.Match) -> bytes:
+        number = numbers.setdefault(match[1], str(len(numbers) + 1).encode())
+        return b'"shared_object_id": ' + number
+
+    return re.sub(rb'"shared_object_id": (\d+)', renumber, config)
+
+
 def save_model(model: keras.Model, path: Path) -> None:
     """Save in Keras's native format with the same bytes for the same weights.
 
     Keras stamps the archive with the time of saving (zip entry dates and `date_saved` in
-    metadata.json); both are fixed here. The file is written under a temporary name and
-    moved into place, so an interrupted save leaves no model behind.
+    metadata.json) and numbers objects shared between layers (the dtype policy) by their
+    memory address; here the dates are fixed and the numbers renumbered 1, 2, ... in order
+    of appearance, which keeps which layers share what. The file is written under a
+    temporary name and moved into place, so an interrupted save leaves no model behind.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     saved = path.with_name(".saving." + path.name)
@@ -159,6 +172,8 @@ def save_model(model: keras.Model, path: Path) -> None:
                     metadata = json.loads(content)
                     metadata.pop("date_saved", None)
                     content = json.dumps(metadata, sort_keys=True).encode()
+                if name == "config.json":
+                    content = renumber_shared_objects(content)
                 target.writestr(zipfile.ZipInfo(name, ARCHIVE_DATE), content, zipfile.ZIP_DEFLATED)
     finally:
         saved.unlink()

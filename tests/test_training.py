@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import zipfile
 
 import keras
 import numpy as np
@@ -160,6 +161,32 @@ def test_saved_model_has_the_same_bytes_every_time(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.keras", "b.keras"], "no temporary files left"
     loaded = load_model(first)
     assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True))
+
+
+SAVE_IN_A_NEW_PROCESS = """
+import sys
+from pipeline.runtime import seed_everything
+from pipeline.models import build_model
+from pipeline.training import save_model
+from tests.test_models import config_of
+from tests.test_training import SMALL
+seed_everything(0)
+save_model(build_model(config_of(SMALL), precision=sys.argv[2]), __import__("pathlib").Path(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_two_processes_save_the_same_model_with_the_same_bytes(tmp_path, precision):
+    """Across processes too: Keras numbers shared objects by memory address, renumbered on saving."""
+    paths = [tmp_path / f"{index}.keras" for index in range(2)]
+    for path in paths:
+        result = subprocess.run(
+            [sys.executable, "-c", SAVE_IN_A_NEW_PROCESS, str(path), precision],
+            env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert b'"shared_object_id": 1' in zipfile.ZipFile(paths[0]).read("config.json")
 
 
 def test_multi_worker_without_a_cluster_is_a_clear_error(monkeypatch):
