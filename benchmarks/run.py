@@ -79,7 +79,7 @@ def training_section(params: dict, data: Path) -> tuple[list[str], list[bool]]:
         " `model.fit(x, y)` on NumPy arrays with Keras's defaults; pipeline = `pipeline.training.train`"
         " (tf.data, 64 steps per call). Three runs of three epochs per path, alternated A B A B A B; a run's"
         " rate is the median of its second and third epochs (the first compiles); medians over runs.",
-        "Test accuracy after the two epochs shows the math did not change.",
+        "Test accuracy after the three epochs shows the math did not change.",
         "",
         "| model | plain img/s | pipeline img/s | ratio | target | plain test acc | pipeline test acc |"
         " compute-only img/s | GFLOP/s | of matmul peak |",
