@@ -128,9 +128,9 @@ def test_stop_at_accuracy_stops_at_the_first_epoch_reaching_the_threshold(epoch_
     assert callback.model.stop_training == (stops_after is not None)
 
 
-def tiny_dataset(count: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def tiny_dataset(count: int = 256, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Noise images with a bright 3x3 patch at a place given by the label: learnt in a few epochs."""
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, count).astype(np.uint8)
     images = rng.random((count, 28, 28, 1), dtype=np.float32) * 0.5
     for image, label in zip(images, labels, strict=True):

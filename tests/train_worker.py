@@ -19,18 +19,6 @@ LAYERS = [
 ]
 
 
-def patch_images(count: int, seed: int):
-    """Noise images with a bright patch placed by the label: learnable in a few epochs."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, count).astype(np.uint8)
-    images = rng.random((count, 28, 28, 1), dtype=np.float32) * 0.5
-    for image, label in zip(images, labels, strict=True):
-        image[2 * label : 2 * label + 3, 2 * label : 2 * label + 3] = 1.0
-    return images, labels
-
-
 def main() -> None:
     strategy, logical_cpus = sys.argv[1], int(sys.argv[2])
     if logical_cpus > 1:
@@ -38,12 +26,13 @@ def main() -> None:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical_cpus)
     from pipeline.runtime import configure
     from pipeline.training import train
+    from tests.test_models import tiny_dataset  # pins 2 threads at import; configure() then sets 1
 
     chosen = configure(0, 1, strategy)
     specs = tuple(layer_spec(layer, f"layers[{index}]") for index, layer in enumerate(LAYERS))
     config = ModelConfig("worker", specs, "adam", 0.003, 16, 4, None)
     settings = TrainingSettings(64, "default", strategy, 4, "mixed_bfloat16")
-    model, history = train(config, settings, 0, patch_images(512, 0), patch_images(256, 1), verbose=0, strategy=chosen)
+    model, history = train(config, settings, 0, tiny_dataset(512, 0), tiny_dataset(256, 1), verbose=0, strategy=chosen)
     print(json.dumps({"replicas": model.distribute_strategy.num_replicas_in_sync,
                       "val_accuracy": history.history["val_accuracy"][-1]}))  # fmt: skip
 
