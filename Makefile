@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: repro test check lint bench data clean
+.PHONY: repro test check lint bench data browser clean
 
 repro: $(VENV)/installed data
 	dvc repro
 
-test: $(VENV)/installed data
+test: $(VENV)/installed data browser
 	pytest
 
 check: $(VENV)/installed
@@ -38,6 +38,17 @@ data: $(VENV)/installed
 	else \
 		echo "To get the data: sudo apt-get install dataset-fashion-mnist, or set FASHION_MNIST_DIR"; \
 		echo "to a directory with the four .gz files; otherwise the download stage tries the official URLs."; \
+	fi
+
+# Headless Chromium, for tests/test_plots_page.py (the `dvc plots show` page, rendered offline):
+# Debian's package where we may install it.
+browser:
+	@if command -v chromium >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "tests/test_plots_page.py needs Chromium (skipped without it, failed if CI is set): sudo apt-get install chromium"; \
 	fi
 
 clean:

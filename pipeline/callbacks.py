@@ -1,6 +1,4 @@
-"""Keras callbacks of the pipeline: the source's accuracy threshold, and epoch timing."""
-
-import time
+"""The source's Keras callback: stop at a training-accuracy threshold."""
 
 import keras
 
@@ -22,17 +20,3 @@ class StopAtAccuracy(keras.callbacks.Callback):
             self.stopped_epoch = epoch + 1
             print(f"\nTraining accuracy {accuracy:.4f} reached {self.threshold} at epoch {epoch + 1}: stopping.")
             self.model.stop_training = True
-
-
-class EpochSeconds(keras.callbacks.Callback):
-    """Add the epoch's wall-clock seconds to its logs, so CSVLogger records them.
-
-    Put it before CSVLogger in the callback list: callbacks see the same logs in order.
-    """
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if logs is not None:
-            logs["seconds"] = round(time.perf_counter() - self.started, 3)

@@ -4,12 +4,13 @@ Run after `dvc repro` as `python -m pipeline.gates` (`make check`); exits 1 with
 list of models below their floor.
 """
 
-import json
 import sys
 from pathlib import Path
 
 from pipeline.errors import PipelineError, run
+from pipeline.names import named_path
 from pipeline.params import load_params, model_names, typed
+from pipeline.results import read_metrics
 
 METRICS_DIR = Path("reports/metrics")
 
@@ -32,11 +33,7 @@ def main() -> None:
             raise PipelineError(f"params.yaml: gates.min_test_accuracy.{name}: no such model")
     accuracies = {}
     for name in names:
-        path = METRICS_DIR / f"{name}.json"
-        try:
-            accuracies[name] = json.loads(path.read_text())["test_accuracy"]
-        except (OSError, ValueError, KeyError) as error:
-            raise PipelineError(f"{path}: no test accuracy ({error}); run `dvc repro`") from None
+        accuracies[name] = read_metrics(named_path(METRICS_DIR, name, ".json"))["test_accuracy"]
         floor = floors.get(name)
         status = "no floor" if floor is None else f"floor {floor:.4f}: {'ok' if accuracies[name] >= floor else 'BELOW'}"
         print(f"{name:<24} test accuracy {accuracies[name]:.4f}  {status}")

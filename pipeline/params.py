@@ -1,9 +1,12 @@
 """Reading params.yaml and checking every value a stage uses before any work starts.
 
-Each check failure is a PipelineError naming the key, e.g.
-`params.yaml: models.cnn_16.layers[0].kernel: 30 is larger than its 28x28 input`.
+A failed check is one PipelineError naming every bad key of the block, e.g.
+`params.yaml: models.cnn_16.layers.conv_1.kernel: 30 is larger than its 28x28 input`.
+Names of models, variants and layers become file paths and Keras names, so they are
+checked as soon as params.yaml is read: lower-case letters, digits, `_` and `-`.
 """
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,57 +14,34 @@ import yaml
 
 from pipeline.errors import PipelineError
 from pipeline.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_COUNT
-from pipeline.shapes import layer_output_shape
+from pipeline.layers import LAYER_TYPES, REQUIRED, Argument, layer_output_shape, non_negative, one_of, positive, within
+from pipeline.names import NAME_RULE, is_valid_name
 
 PARAMS_FILE = Path("params.yaml")
 INPUT_SHAPE = (IMAGE_SIDE, IMAGE_SIDE, 1)
-REQUIRED = object()
-# Every layer type a model may use: argument -> (type, default or REQUIRED).
-LAYER_ARGS: dict[str, dict[str, tuple[type, object]]] = {
-    "conv": {
-        "filters": (int, REQUIRED),
-        "kernel": (int, 3),
-        "strides": (int, 1),
-        "padding": (str, "valid"),
-        "activation": (str, "relu"),
-        "l1": (float, 0.0),
-        "l2": (float, 0.0),
-    },
-    "maxpool": {"pool": (int, 2), "strides": (int, None), "padding": (str, "valid")},
-    "flatten": {},
-    "dense": {
-        "units": (int, REQUIRED),
-        "activation": (str, "linear"),
-        "l1": (float, 0.0),
-        "l2": (float, 0.0),
-    },
-    "dropout": {"rate": (float, REQUIRED)},
-    # Data augmentation: Keras preprocessing layers, active only while training.
-    "random_shift": {"factor": (float, REQUIRED)},
-    "random_flip": {"mode": (str, "horizontal")},
-    "random_zoom": {"factor": (float, REQUIRED)},
-}
-AUGMENTATIONS = ("random_shift", "random_flip", "random_zoom")
-FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
-ACTIVATIONS = ("relu", "softmax", "sigmoid", "tanh", "linear", "elu", "selu", "gelu", "swish")
-PADDINGS = ("valid", "same")
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
-TRAINING_KEYS = (
-    "optimizer",
-    "learning_rate",
-    "batch_size",
-    "epochs",
-    "stop_at_accuracy",
-    "early_stopping_patience",
-    "train_fraction",
-    "head",
+QUOTED = 60  # characters of a bad value quoted in an error message
+OLD_FORM = (
+    "is a list, the old form; declare a mapping from layer name to layer, e.g. "
+    "`conv_1: {type: conv, filters: 32}`, `pool_1: {type: maxpool}`, `flatten: {type: flatten}`"
 )
-OPTIONAL_KEYS = {"stop_at_accuracy": None, "early_stopping_patience": None, "train_fraction": 1.0}
+MIN_SUBSET = 10 * len(CLASS_NAMES)  # images: ten of each class
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+# A model's training settings: in `defaults`, a study's `defaults`, or the model's own block.
+TRAINING: dict[str, Argument] = {
+    "optimizer": Argument(str, REQUIRED, one_of(*OPTIMIZERS)),
+    "learning_rate": Argument(float, REQUIRED, positive),
+    "batch_size": Argument(int, REQUIRED, positive),
+    "epochs": Argument(int, REQUIRED, positive),
+    "stop_at_accuracy": Argument(float, None, within(0, 1, closed_high=True), nullable=True),
+    "early_stopping_patience": Argument(int, None, positive, nullable=True),
+    "train_fraction": Argument(float, 1.0, within(0, 1, closed_high=True)),
+}
+MODEL_KEYS = ("layers", "head", *TRAINING)
 STUDIES = ("overfitting",)
 PROFILES = ("default", "fast")
 STRATEGIES = ("auto", "none", "mirrored", "multi_worker")
 PRECISIONS = ("mixed_bfloat16", "mixed_float16", "float32")
-TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a mapping"}
+TYPE_NAMES = {int: "an integer", float: "a finite number", str: "a string", list: "a list", dict: "a mapping"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +60,10 @@ class ReportSettings:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """A model's full declaration: its layers then the head, and its training settings."""
+    """A model's full declaration: its layers then the head, and its training settings.
+
+    Each layer is a checked spec: its `name`, `type` and every argument of its type.
+    """
 
     name: str
     layers: tuple[dict, ...]
@@ -104,24 +87,81 @@ class TrainingSettings:
     fast_precision: str
 
 
+def quote(value: object) -> str:
+    """A value as YAML-ish text, cut to QUOTED characters: a hostile value may be huge."""
+    text = "null" if value is None else repr(value)
+    return text if len(text) <= QUOTED else text[: QUOTED - 1] + "…"
+
+
 def fail(key: str, message: str) -> PipelineError:
     return PipelineError(f"{PARAMS_FILE}: {key}: {message}")
 
 
+class Problems:
+    """Every problem found in a block, raised together as one error line."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.found.append(f"{key}: {message}")
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise PipelineError(f"{PARAMS_FILE}: " + "; ".join(self.found))
+
+
 def typed(value: object, kind: type, key: str) -> object:
-    """Return value as `kind`, accepting an integer where a number is expected."""
+    """Return value as `kind`, accepting an integer where a number is expected.
+
+    Rejects null, booleans where numbers are expected, and NaN or infinity.
+    """
+    if value is None:
+        raise fail(key, f"expected {TYPE_NAMES[kind]}, got null")
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise fail(key, f"expected {TYPE_NAMES[kind]}, got {value!r}")
+        raise fail(key, f"expected {TYPE_NAMES[kind]}, got {quote(value)}")
+    if kind is float and not math.isfinite(value):
+        raise fail(key, f"expected {TYPE_NAMES[kind]}, got {quote(value)}")
     return value
 
 
-def positive(value: object, key: str, kind: type = int) -> int | float:
-    value = typed(value, kind, key)
-    if value <= 0:
-        raise fail(key, f"must be positive, got {value}")
+def checked(value: object, argument: Argument, key: str) -> object:
+    """A value of the argument's type that passes its check (or null, where null means something)."""
+    if value is None and argument.nullable:
+        return None
+    value = typed(value, argument.kind, key)
+    problem = argument.check(value)
+    if problem:
+        raise fail(key, problem)
     return value
+
+
+def arguments(block: dict, allowed: dict[str, Argument], where: str, problems: Problems, also: tuple = ()) -> dict:
+    """Every allowed argument of a block, defaults filled in; unknown and bad keys go to `problems`."""
+    for key in block:
+        if key not in allowed and key not in also:
+            expected = ", ".join([*also, *allowed]) or "no arguments"
+            problems.add(f"{where}.{key}", f"unknown key (expected {expected})")
+    values = {}
+    for name, argument in allowed.items():
+        if name in block:
+            value = block[name]
+        elif argument.default is REQUIRED:
+            problems.add(f"{where}.{name}", "required")
+            continue
+        elif callable(argument.default):
+            if problems.found:  # it derives from an argument before it, which may be the bad one
+                continue
+            value = argument.default(values)
+        else:
+            value = argument.default
+        try:
+            values[name] = checked(value, argument, f"{where}.{name}")
+        except PipelineError as error:
+            problems.found.append(str(error).removeprefix(f"{PARAMS_FILE}: "))
+    return values
 
 
 def section(params: dict, key: str) -> dict:
@@ -130,8 +170,27 @@ def section(params: dict, key: str) -> dict:
     return typed(params[key], dict, key)
 
 
+def check_name(name: object, key: str) -> None:
+    if not is_valid_name(name):
+        raise fail(key, f"{quote(name)} is not a valid name ({NAME_RULE})")
+
+
+def check_model_names(params: dict) -> None:
+    """Model and variant names become file paths and command arguments: check them all first."""
+    blocks = {"models": params.get("models")}
+    for study in STUDIES:
+        if isinstance(params.get(study), dict):
+            blocks[f"{study}.models"] = params[study].get("models")
+    for where, models in blocks.items():
+        models = typed(models, dict, where)
+        if not models:
+            raise fail(where, "declares no model; declare at least one")
+        for name in models:
+            check_name(name, f"{where}.{quote(name)}")
+
+
 def load_params(path: Path = PARAMS_FILE) -> dict:
-    """Parse params.yaml with yaml.safe_load (no arbitrary objects)."""
+    """Parse params.yaml with yaml.safe_load (no arbitrary objects) and check its names."""
     try:
         params = yaml.safe_load(path.read_text())
     except OSError as error:
@@ -143,62 +202,59 @@ def load_params(path: Path = PARAMS_FILE) -> dict:
         raise PipelineError(f"{path}: not valid YAML{where} ({reason})") from None
     if not isinstance(params, dict):
         raise PipelineError(f"{path}: expected a mapping of parameters at the top level")
+    check_model_names(params)
     return params
 
 
 def seed(params: dict) -> int:
-    value = typed(params.get("seed"), int, "seed")
-    if value < 0:
-        raise fail("seed", f"must be zero or positive, got {value}")
-    return value
+    return checked(params.get("seed"), Argument(int, REQUIRED, non_negative), "seed")
 
 
 def threads(params: dict) -> int:
-    value = typed(params.get("threads", 0), int, "threads")
-    if value < 0:
-        raise fail("threads", f"must be zero (one per core) or positive, got {value}")
-    return value
+    """TensorFlow threads per operation; 0 means one per CPU core."""
+    return checked(params.get("threads", 0), Argument(int, 0, non_negative), "threads")
+
+
+def checked_section(params: dict, key: str, allowed: dict[str, Argument], where: str = "") -> dict:
+    """A section's arguments, checked; `where` is the key path of `params` itself, if nested."""
+    problems = Problems()
+    values = arguments(section(params, key), allowed, where + key, problems)
+    problems.raise_any()
+    return values
+
+
+DATA = {
+    "validation_fraction": Argument(float, 0.0, within(0, 1, closed_low=True)),
+    "subset": Argument(int, None, within(MIN_SUBSET, math.inf, closed_low=True), nullable=True),
+}
 
 
 def data_settings(params: dict) -> DataSettings:
-    data = section(params, "data")
-    unknown = sorted(set(data) - {"validation_fraction", "subset"})
-    if unknown:
-        raise fail(f"data.{unknown[0]}", "unknown key (expected validation_fraction, subset)")
-    fraction = typed(data.get("validation_fraction", 0.0), float, "data.validation_fraction")
-    if not 0 <= fraction < 1:
-        raise fail("data.validation_fraction", f"must be in [0, 1), got {fraction}")
-    subset = data.get("subset")
-    if subset is not None:
-        subset = positive(subset, "data.subset")
-        if subset < 10 * len(CLASS_NAMES):
-            raise fail("data.subset", f"must be at least {10 * len(CLASS_NAMES)} images, got {subset}")
-    return DataSettings(fraction, subset)
+    return DataSettings(**checked_section(params, "data", DATA))
 
 
 def image_indices(values: object, key: str) -> tuple[int, ...]:
     values = typed(values, list, key)
     if not values:
         raise fail(key, "needs at least one test image index")
-    indices = tuple(typed(value, int, f"{key}[{index}]") for index, value in enumerate(values))
-    for index, value in enumerate(indices):
-        if not 0 <= value < TEST_COUNT:
-            raise fail(f"{key}[{index}]", f"{value} is not a test image index (0 to {TEST_COUNT - 1})")
-    return indices
+    index_argument = Argument(int, REQUIRED, within(0, TEST_COUNT - 1, closed_low=True, closed_high=True))
+    return tuple(checked(value, index_argument, f"{key}[{index}]") for index, value in enumerate(values))
+
+
+REPORT = {
+    "activation_images": Argument(list),
+    "activation_channel": Argument(int, REQUIRED, non_negative),
+    "misclassified_shown": Argument(int, REQUIRED, positive),
+    "explained_images": Argument(list),
+}
 
 
 def report_settings(params: dict) -> ReportSettings:
-    report = section(params, "report")
-    expected = {"activation_images", "activation_channel", "misclassified_shown", "explained_images"}
-    for key in sorted(set(report) ^ expected):
-        raise fail(f"report.{key}", "unknown key" if key in report else "missing")
-    channel = typed(report["activation_channel"], int, "report.activation_channel")
-    if channel < 0:
-        raise fail("report.activation_channel", f"must be zero or positive, got {channel}")
+    report = checked_section(params, "report", REPORT)
     return ReportSettings(
         activation_images=image_indices(report["activation_images"], "report.activation_images"),
-        activation_channel=channel,
-        misclassified_shown=positive(report["misclassified_shown"], "report.misclassified_shown"),
+        activation_channel=report["activation_channel"],
+        misclassified_shown=report["misclassified_shown"],
         explained_images=image_indices(report["explained_images"], "report.explained_images"),
     )
 
@@ -209,41 +265,31 @@ def model_names(params: dict, study: str | None = None) -> list[str]:
     return list(typed(section(params, study).get("models"), dict, f"{study}.models"))
 
 
-def layer_spec(layer: object, key: str) -> dict:
-    """Check one layer declaration and return it with every argument filled in."""
-    layer = typed(layer, dict, key)
-    kind = layer.get("type")
-    if kind not in LAYER_ARGS:
-        raise fail(f"{key}.type", f"unknown layer type {kind!r} (expected one of {', '.join(LAYER_ARGS)})")
-    allowed = LAYER_ARGS[kind]
-    for name in layer:
-        if name != "type" and name not in allowed:
-            expected = ", ".join(allowed) or "no arguments"
-            raise fail(f"{key}.{name}", f"unknown argument of a {kind} layer (expected {expected})")
-    spec = {"type": kind}
-    for name, (kind_of_value, default) in allowed.items():
-        value = layer.get(name, default)
-        if value is REQUIRED:
-            raise fail(f"{key}.{name}", f"required by a {kind} layer")
-        if value is not None:
-            value = typed(value, kind_of_value, f"{key}.{name}")
-        spec[name] = value
-    for name in ("filters", "kernel", "strides", "pool", "units"):
-        if spec.get(name) is not None:
-            positive(spec[name], f"{key}.{name}")
-    for name, choices in (("padding", PADDINGS), ("activation", ACTIVATIONS)):
-        if name in spec and spec[name] not in choices:
-            raise fail(f"{key}.{name}", f"{spec[name]!r} is not one of {', '.join(choices)}")
-    for name in ("l1", "l2"):
-        if name in spec and spec[name] < 0:
-            raise fail(f"{key}.{name}", f"must be zero or positive, got {spec[name]}")
-    if kind == "dropout" and not 0 <= spec["rate"] < 1:
-        raise fail(f"{key}.rate", f"must be in [0, 1), got {spec['rate']}")
-    if "factor" in spec and not 0 < spec["factor"] < 1:
-        raise fail(f"{key}.factor", f"must be a fraction of the image in (0, 1), got {spec['factor']}")
-    if kind == "random_flip" and spec["mode"] not in FLIP_MODES:
-        raise fail(f"{key}.mode", f"{spec['mode']!r} is not one of {', '.join(FLIP_MODES)}")
-    return spec
+def layer_specs(declared: object, key: str, problems: Problems) -> list[dict]:
+    """Check a mapping of layer name -> layer and return the layers' specs in order."""
+    if isinstance(declared, list):
+        problems.add(key, OLD_FORM)
+        return []
+    if not isinstance(declared, dict):
+        problems.add(key, f"expected a mapping from layer name to layer, got {quote(declared)}")
+        return []
+    specs = []
+    for name, layer in declared.items():
+        where = f"{key}.{name}"
+        try:
+            check_name(name, f"{key}.{quote(name)}")
+            layer = typed(layer, dict, where)
+        except PipelineError as error:
+            problems.found.append(str(error).removeprefix(f"{PARAMS_FILE}: "))
+            continue
+        kind = layer.get("type")
+        if kind not in LAYER_TYPES:
+            expected = ", ".join(LAYER_TYPES)
+            problems.add(f"{where}.type", f"unknown layer type {quote(kind)} (expected one of {expected})")
+            continue
+        values = arguments(layer, LAYER_TYPES[kind].arguments, where, problems, also=("type",))
+        specs.append({"name": name, "type": kind, **values})
+    return specs
 
 
 def check_shapes(layers: list[dict], keys: list[str]) -> None:
@@ -259,104 +305,80 @@ def check_shapes(layers: list[dict], keys: list[str]) -> None:
         raise fail(key, f"the last layer must be a dense layer of {len(CLASS_NAMES)} units with softmax")
 
 
-def model_block(params: dict, name: str, study: str | None) -> tuple[dict, dict, str]:
-    """The named model's own block, the defaults it is merged over, and its key prefix."""
+def declarations(params: dict, name: str, study: str | None) -> dict[str, dict]:
+    """The blocks a model is merged from, by key prefix: `defaults`, `<study>.defaults`, its own."""
+    blocks = {"defaults": section(params, "defaults")}
     if study is None:
-        models, prefix, defaults = section(params, "models"), "models", section(params, "defaults")
+        models, prefix = section(params, "models"), "models"
     else:
         if study not in STUDIES:
             raise fail(study, f"unknown study (expected one of {', '.join(STUDIES)})")
-        block = section(params, study)
-        models, prefix = typed(block.get("models"), dict, f"{study}.models"), f"{study}.models"
-        overrides = typed(block.get("defaults", {}), dict, f"{study}.defaults")
-        check_training_keys(overrides, f"{study}.defaults")
-        defaults = {**section(params, "defaults"), **overrides}
+        models, prefix = typed(section(params, study).get("models"), dict, f"{study}.models"), f"{study}.models"
+        blocks[f"{study}.defaults"] = typed(params[study].get("defaults", {}), dict, f"{study}.defaults")
     if name not in models:
-        raise fail(prefix, f"no model named {name!r} (known: {', '.join(models)})")
-    return typed(models[name], dict, f"{prefix}.{name}"), defaults, f"{prefix}.{name}"
-
-
-def check_training_keys(block: dict, where: str, layers_allowed: bool = False) -> None:
-    for key in block:
-        if key not in TRAINING_KEYS and not (layers_allowed and key == "layers"):
-            raise fail(f"{where}.{key}", f"unknown key (expected layers or one of {', '.join(TRAINING_KEYS)})")
+        raise fail(prefix, f"no model named {quote(name)} (known: {', '.join(models)})")
+    blocks[f"{prefix}.{name}"] = typed(models[name], dict, f"{prefix}.{name}")
+    return blocks
 
 
 def model_config(params: dict, name: str, study: str | None = None) -> ModelConfig:
     """The named model's declaration merged over `defaults`, fully checked.
 
     A model of a study (e.g. `overfitting`) is merged over `defaults`, then `<study>.defaults`.
+    Every problem of the merged blocks is reported at once.
     """
-    block, defaults, where = model_block(params, name, study)
-    check_training_keys(defaults, "defaults")
-    check_training_keys(block, where, layers_allowed=True)
-    settings = {**OPTIONAL_KEYS, **defaults, **block}
-    origin = {key: where if key in block else "defaults" for key in settings}
-    for key in ("layers", *TRAINING_KEYS):
-        if key not in settings:
-            raise fail(f"{where}.{key}", "missing (and not set in defaults)")
-
+    blocks = declarations(params, name, study)
+    problems = Problems()
+    origin: dict[str, str] = {}  # setting -> the block it comes from
+    for where, block in blocks.items():
+        for key in block:
+            if key in MODEL_KEYS:
+                origin[key] = where
+            else:
+                problems.add(f"{where}.{key}", f"unknown key (expected one of {', '.join(MODEL_KEYS)})")
     layers, keys = [], []
     for part in ("layers", "head"):
-        declared = typed(settings[part], list, f"{origin[part]}.{part}")
-        for index, layer in enumerate(declared):
-            keys.append(f"{origin[part]}.{part}[{index}]")
-            layers.append(layer_spec(layer, keys[-1]))
+        if part not in origin:
+            problems.add(f"{list(blocks)[-1]}.{part}", "missing (and not set in defaults)")
+            continue
+        key = f"{origin[part]}.{part}"
+        for spec in layer_specs(blocks[origin[part]][part], key, problems):
+            if spec["name"] in (layer["name"] for layer in layers):
+                problems.add(f"{key}.{spec['name']}", "a layer of this name comes earlier; layer names must be unique")
+            layers.append(spec)
+            keys.append(f"{key}.{spec['name']}")
+    settings = {}
+    for setting, argument in TRAINING.items():
+        where = origin.get(setting, "defaults")
+        block = {setting: blocks[where][setting]} if setting in origin else {}
+        settings.update(arguments(block, {setting: argument}, where, problems))
+    problems.raise_any()
     if not layers:
-        raise fail(f"{where}.layers", "the model has no layers")
+        raise fail(f"{list(blocks)[-1]}.layers", "the model has no layers")
     check_shapes(layers, keys)
+    return ModelConfig(name=name, layers=tuple(layers), **settings)
 
-    def key_of(name: str) -> str:
-        return f"{origin[name]}.{name}"
 
-    optimizer = typed(settings["optimizer"], str, key_of("optimizer"))
-    if optimizer not in OPTIMIZERS:
-        raise fail(key_of("optimizer"), f"{optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
-    threshold = settings["stop_at_accuracy"]
-    if threshold is not None:
-        threshold = typed(threshold, float, key_of("stop_at_accuracy"))
-        if not 0 < threshold <= 1:
-            raise fail(key_of("stop_at_accuracy"), f"must be in (0, 1], got {threshold}")
-    patience = settings["early_stopping_patience"]
-    if patience is not None:
-        patience = positive(patience, key_of("early_stopping_patience"))
-    fraction = typed(settings["train_fraction"], float, key_of("train_fraction"))
-    if not 0 < fraction <= 1:
-        raise fail(key_of("train_fraction"), f"must be in (0, 1], got {fraction}")
-    return ModelConfig(
-        name=name,
-        layers=tuple(layers),
-        optimizer=optimizer,
-        learning_rate=positive(settings["learning_rate"], key_of("learning_rate"), float),
-        batch_size=positive(settings["batch_size"], key_of("batch_size")),
-        epochs=positive(settings["epochs"], key_of("epochs")),
-        stop_at_accuracy=threshold,
-        early_stopping_patience=patience,
-        train_fraction=fraction,
-    )
+TRAINING_SECTION = {
+    "steps_per_execution": Argument(int, REQUIRED, positive),
+    "profile": Argument(str, REQUIRED, one_of(*PROFILES)),
+    "strategy": Argument(str, REQUIRED, one_of(*STRATEGIES)),
+    "fast": Argument(dict),
+}
+FAST = {
+    "batch_multiplier": Argument(int, REQUIRED, positive),
+    "precision": Argument(str, REQUIRED, one_of(*PRECISIONS)),
+}
 
 
 def training_settings(params: dict) -> TrainingSettings:
     """The `training` section: steps per compiled call, the profile, the distribution strategy."""
-    training = section(params, "training")
-    expected = {"steps_per_execution", "profile", "strategy", "fast"}
-    for key in sorted(set(training) ^ expected):
-        raise fail(f"training.{key}", "unknown key" if key in training else "missing")
-    fast = typed(training["fast"], dict, "training.fast")
-    for key in sorted(set(fast) ^ {"batch_multiplier", "precision"}):
-        raise fail(f"training.fast.{key}", "unknown key" if key in fast else "missing")
-    choices = {
-        "training.profile": (training["profile"], PROFILES),
-        "training.strategy": (training["strategy"], STRATEGIES),
-        "training.fast.precision": (fast["precision"], PRECISIONS),
-    }
-    for key, (value, allowed) in choices.items():
-        if typed(value, str, key) not in allowed:
-            raise fail(key, f"{value!r} is not one of {', '.join(allowed)}")
+    training = checked_section(params, "training", TRAINING_SECTION)
+    fast = checked_section(training, "fast", FAST, where="training.")
     return TrainingSettings(
-        steps_per_execution=positive(training["steps_per_execution"], "training.steps_per_execution"),
+        steps_per_execution=training["steps_per_execution"],
         profile=training["profile"],
         strategy=training["strategy"],
-        fast_batch_multiplier=positive(fast["batch_multiplier"], "training.fast.batch_multiplier"),
+        fast_batch_multiplier=fast["batch_multiplier"],
         fast_precision=fast["precision"],
     )

@@ -7,6 +7,7 @@ one; the gzip bytes differ between mirrors, the payload does not.
 import hashlib
 import http.client
 import os
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -88,12 +89,16 @@ def fetch_verified(
         origin = f"{source.location.rstrip('/')}/{file.gz_name}"
         try:
             data = source.read(file.gz_name, file.size + COMPRESSED_SLACK, timeout, attempts)
-            return verified_payload(file, data, origin), source
+            payload = verified_payload(file, data, origin)
         except (OSError, http.client.HTTPException) as error:
             reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or repr(error)
             failures.append(f"  {source.label}: {origin}: {reason}")
         except PipelineError as error:
             failures.append(f"  {source.label}: {error}")
+        else:
+            if failures:  # a copy the user pointed to may have been refused: say so and why
+                print(f"{file.gz_name}: taken from {source.label} after trying:", *failures, sep="\n", file=sys.stderr)
+            return payload, source
     raise PipelineError(
         f"no source has a verified copy of {file.gz_name}; tried:\n"
         + "\n".join(failures)

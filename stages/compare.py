@@ -1,42 +1,24 @@
 """Stage `compare`: every model side by side.
 
-reports/models.md compares them with the source's numbers; reports/curves.csv gathers
-their training curves for `dvc plots show` (one line per model on shared axes).
+Writes <out>, the comparison with the source's numbers and the test accuracy per class;
+<curves>, every model's training curves in one table, and <confusion>, every model's
+confusion counts in label order, both for `dvc plots show`.
 """
 
 import argparse
-import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from pipeline.errors import PipelineError, run
-from pipeline.params import load_params, model_names
+from pipeline.errors import run
+from pipeline.fashion_mnist import CLASS_NAMES
+from pipeline.layers import describe
+from pipeline.names import named_path
+from pipeline.params import load_params, model_config, model_names
+from pipeline.results import read_history, read_metrics, read_predictions
 
-LAYER_LABELS = {
-    "conv": "Conv{filters}",
-    "maxpool": "Pool",
-    "flatten": "Flatten",
-    "dense": "Dense{units}",
-    "dropout": "Dropout",
-}
-
-
-def describe(layers: list[dict]) -> str:
-    """A model's own layers in the source's shorthand, e.g. Conv32-Pool-Conv32-Pool."""
-    labels = [LAYER_LABELS[layer["type"]].format(**layer) for layer in layers]
-    return "-".join(label for label in labels if label != "Flatten") or "Flatten"
-
-
-def load_metrics(metrics_dir: Path, names: list[str]) -> dict[str, dict]:
-    metrics = {}
-    for name in names:
-        path = metrics_dir / f"{name}.json"
-        try:
-            metrics[name] = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise PipelineError(f"{path}: cannot read the metrics ({error}); run `dvc repro evaluate@{name}`") from None
-    return metrics
+CURVE_COLUMNS = ["model", "epoch", "accuracy", "val_accuracy", "loss", "val_loss"]
 
 
 def accuracy(value: float | None) -> str:
@@ -48,19 +30,18 @@ def comparison(params: dict, metrics: dict[str, dict]) -> pd.DataFrame:
     reference = params.get("reference") or {}
     rows = []
     for name, result in metrics.items():
-        source = reference.get(name, {})
-        epochs = str(result["epochs_run"])
-        if result["epochs_run"] < result["epochs_planned"]:
-            epochs += f" of {result['epochs_planned']}"
+        config, source = model_config(params, name), reference.get(name, {})
+        own_layers = config.layers[: len(params["models"][name]["layers"])]
+        epochs = str(result["epochs"]) + (f" of {config.epochs}" if result["epochs"] < config.epochs else "")
         gap = 100 * (result["test_accuracy"] - source["test_accuracy"]) if source else None
         rows.append(
             {
                 "model": name,
-                "layers before the head": describe(params["models"][name]["layers"]),
+                "layers before the head": describe(own_layers),
                 "parameters": f"{result['params']:,}",
                 "epochs": epochs,
                 "train acc": accuracy(result["train_accuracy"]),
-                "val acc": accuracy(result.get("val_accuracy")),
+                "val acc": accuracy(result["val_accuracy"]),
                 "test acc": accuracy(result["test_accuracy"]),
                 "source train acc": accuracy(source.get("train_accuracy")),
                 "source test acc": accuracy(source.get("test_accuracy")),
@@ -70,28 +51,46 @@ def comparison(params: dict, metrics: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def per_class(metrics: dict[str, dict]) -> pd.DataFrame:
-    """Test accuracy per class (rows) and model (columns)."""
-    table = pd.DataFrame({name: result["per_class_accuracy"] for name, result in metrics.items()})
+def confusion_counts(predictions: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """Every model's 10x10 confusion counts, one row per cell, classes in label order."""
+    rows = []
+    for name, (actual, predicted) in predictions.items():
+        matrix = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), dtype=int)
+        np.add.at(matrix, (actual, predicted), 1)
+        rows += [
+            {"model": name, "actual": CLASS_NAMES[true], "predicted": CLASS_NAMES[said], "count": int(count)}
+            for (true, said), count in np.ndenumerate(matrix)
+        ]
+    return pd.DataFrame(rows)
+
+
+def per_class(counts: pd.DataFrame) -> pd.DataFrame:
+    """Test accuracy per class (rows, in label order) and model (columns); empty classes are blank."""
+    totals = counts.groupby(["model", "actual"], sort=False)["count"].sum()
+    right = counts[counts["actual"] == counts["predicted"]].set_index(["model", "actual"])["count"]
+    table = (right / totals.where(totals > 0)).unstack("model").reindex(CLASS_NAMES)
     table.index.name = "class"
-    return table
+    return table[counts["model"].unique()]
+
+
+def most_confused(counts: pd.DataFrame, shown: int = 3) -> str:
+    """The class pairs most often mistaken for each other, summed over the models."""
+    wrong = counts[counts["actual"] != counts["predicted"]]
+    pairs = (
+        wrong.groupby(["actual", "predicted"], sort=False)["count"].sum().sort_values(ascending=False, kind="stable")
+    )
+    models = counts["model"].nunique()
+    listed = [f"{actual} taken for {predicted} ({count:,})" for (actual, predicted), count in pairs.head(shown).items()]
+    return f"The most frequent mistakes, summed over the {models} models: " + "; ".join(listed) + "."
 
 
 def curves(history_dir: Path, names: list[str]) -> pd.DataFrame:
-    """Every model's per-epoch history in one long table (epochs counted from 1), for `dvc plots`."""
-    tables = []
-    for name in names:
-        path = history_dir / f"{name}.csv"
-        try:
-            history = pd.read_csv(path)
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-            raise PipelineError(f"{path}: cannot read the training history ({error})") from None
-        tables.append(history.assign(model=name, epoch=history["epoch"] + 1))
-    columns = ["model", "epoch", "accuracy", "val_accuracy", "loss", "val_loss"]
-    return pd.concat(tables).reindex(columns=columns)
+    """Every model's per-epoch history in one long table, for `dvc plots`."""
+    tables = [read_history(named_path(history_dir, name, ".csv")).assign(model=name) for name in names]
+    return pd.concat(tables).reindex(columns=CURVE_COLUMNS)
 
 
-def render(params: dict, metrics: dict[str, dict]) -> str:
+def render(params: dict, metrics: dict[str, dict], counts: pd.DataFrame) -> str:
     table = comparison(params, metrics)
     return "\n".join(
         [
@@ -99,9 +98,8 @@ def render(params: dict, metrics: dict[str, dict]) -> str:
             "",
             "Every model declared in `params.yaml`, trained by `dvc repro` and evaluated once on the",
             "10,000 test images. *Source* columns are the single 5-epoch runs reported in the course",
-            "note; a few tenths of a point either way is run-to-run noise. Validation accuracy is on",
-            "the images held out of the training set (`data.validation_fraction`). Training times are",
-            "in the histories and in [`performance.md`](performance.md).",
+            "note. Validation accuracy is on the images held out of the training set",
+            "(`data.validation_fraction`). Training speed is in [`performance.md`](performance.md).",
             "",
             table.to_markdown(
                 index=False, disable_numparse=True, colalign=["left", "left"] + ["right"] * (table.shape[1] - 2)
@@ -109,12 +107,13 @@ def render(params: dict, metrics: dict[str, dict]) -> str:
             "",
             "## Test accuracy per class",
             "",
-            "Shirt, T-shirt/top, Pullover and Coat are the classes the models confuse most.",
+            most_confused(counts),
             "",
-            per_class(metrics).to_markdown(floatfmt=".3f"),
+            per_class(counts).to_markdown(floatfmt=".3f"),
             "",
             "Raw figures: [`metrics/`](metrics/) (one JSON per model), training curves in",
-            "[`history/`](history/), confusion data in [`confusion/`](confusion/).",
+            "[`history/`](history/), test predictions in [`confusion/`](confusion/), confusion counts in",
+            "[`confusion.csv`](confusion.csv).",
             "",
         ]
     )
@@ -122,16 +121,21 @@ def render(params: dict, metrics: dict[str, dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--metrics", type=Path, default=Path("reports/metrics"))
-    parser.add_argument("--history", type=Path, default=Path("reports/history"))
-    parser.add_argument("--out", type=Path, default=Path("reports/models.md"))
-    parser.add_argument("--curves", type=Path, default=Path("reports/curves.csv"))
+    parser.add_argument("--metrics-dir", type=Path, required=True, help="where <model>.json are")
+    parser.add_argument("--history-dir", type=Path, required=True, help="where <model>.csv, the histories, are")
+    parser.add_argument("--confusion-dir", type=Path, required=True, help="where <model>.csv, the predictions, are")
+    parser.add_argument("--out", type=Path, required=True, help="the comparison page (Markdown)")
+    parser.add_argument("--curves", type=Path, required=True, help="the curves table (CSV)")
+    parser.add_argument("--confusion", type=Path, required=True, help="the confusion counts table (CSV)")
     args = parser.parse_args()
     params = load_params()
     names = model_names(params)
-    metrics = load_metrics(args.metrics, names)
-    args.out.write_text(render(params, metrics))
-    curves(args.history, names).to_csv(args.curves, index=False, float_format="%.4f")
+    metrics = {name: read_metrics(named_path(args.metrics_dir, name, ".json")) for name in names}
+    predictions = {name: read_predictions(named_path(args.confusion_dir, name, ".csv")) for name in names}
+    counts = confusion_counts(predictions)
+    args.out.write_text(render(params, metrics, counts))
+    curves(args.history_dir, names).to_csv(args.curves, index=False, float_format="%.4f")
+    counts.to_csv(args.confusion, index=False)
 
 
 if __name__ == "__main__":

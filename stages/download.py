@@ -42,7 +42,7 @@ def download(out_dir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("data/raw"))
+    parser.add_argument("--out", type=Path, required=True, help="where the four IDX gzip files go")
     args = parser.parse_args()
     try:
         download(args.out)

@@ -1,97 +1,76 @@
 """Stage `evaluate@<model>`: test-set metrics of one trained model.
 
-Writes reports/metrics/<model>.json (test loss and accuracy, accuracy per class, the
-final training and validation accuracy, epochs run, parameters) and
-reports/confusion/<model>.csv (one row per test image: actual and predicted class names,
-the layout of DVC's `confusion` plot template). `--study` evaluates a model of a study
-(see `overfitting` in params.yaml).
+Writes <metrics-dir>/<model>.json, the model's headline figures and nothing else, so that
+`dvc metrics show` reads as one row per model: test accuracy and loss, the final training
+and validation accuracy, epochs run, parameters. With --confusion-dir it also writes
+<model>.csv there: one row per test image, actual and predicted class names (per-class
+accuracy and the confusion matrices are computed from it). `--study` evaluates a model of
+a study (see `overfitting` in params.yaml).
 """
 
-import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipeline.arrays import load_split
+from pipeline.cli import directory, model_parser
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.models import load_model
-from pipeline.params import STUDIES, load_params, model_config
+from pipeline.names import named_path, remove_old
+from pipeline.params import load_params, model_config
+from pipeline.results import read_history
 
 
-def training_summary(history_path: Path) -> dict:
-    """Final-epoch training figures from the CSVLogger history.
+def training_summary(history: pd.DataFrame) -> dict:
+    """Final-epoch training and validation accuracy (null without validation), and epochs run.
 
-    Its wall-clock seconds stay out: metrics are compared byte for byte between rebuilds.
-    """
-    try:
-        history = pd.read_csv(history_path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise PipelineError(f"{history_path}: cannot read the training history ({error})") from None
-    if history.empty or "accuracy" not in history:
-        raise PipelineError(f"{history_path}: no epochs with accuracy recorded; run `dvc repro`")
+    No wall-clock time: metrics must come out byte for byte the same in every rebuild."""
     last = history.iloc[-1]
-    summary = {
-        "epochs_run": len(history),
+    return {
         "train_accuracy": round(float(last["accuracy"]), 4),
-        "train_loss": round(float(last["loss"]), 4),
+        "val_accuracy": round(float(last["val_accuracy"]), 4) if "val_accuracy" in history else None,
+        "epochs": len(history),
     }
-    if "val_accuracy" in history:
-        summary["val_accuracy"] = round(float(last["val_accuracy"]), 4)
-        summary["val_loss"] = round(float(last["val_loss"]), 4)
-    return summary
 
 
 def score_on_test_set(model, images: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
-    """Test loss, accuracy, accuracy per class, and the predicted class of every image."""
+    """Test accuracy and loss, and the predicted class of every image."""
     probabilities = model.predict(images, batch_size=1000, verbose=0)
     predicted = probabilities.argmax(axis=1)
     picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
-    per_class = {
-        name: round(float((predicted[labels == index] == index).mean()), 4) if (labels == index).any() else None
-        for index, name in enumerate(CLASS_NAMES)
-    }
-    metrics = {
-        "test_loss": round(float(-np.log(picked).mean()), 4),
-        "test_accuracy": round(float((predicted == labels).mean()), 4),
-        "per_class_accuracy": per_class,
-    }
-    return metrics, predicted
+    loss = float(-np.log(picked).mean())
+    if not np.isfinite(probabilities).all():
+        raise PipelineError(f"{model.name}: the model predicts NaN; retrain it (`dvc repro -f train@{model.name}`)")
+    return {"test_accuracy": round(float((predicted == labels).mean()), 4), "test_loss": round(loss, 4)}, predicted
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a model name under `models` (or `<study>.models`) in params.yaml")
-    parser.add_argument("--study", choices=STUDIES, help="the study the model belongs to")
-    parser.add_argument("--data", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--model-file", type=Path, help="default: data/models/<model>.keras")
-    parser.add_argument("--history", type=Path, help="default: reports/history/<model>.csv")
-    parser.add_argument("--metrics-out", type=Path, help="default: reports/metrics/<model>.json")
-    parser.add_argument("--confusion-out", type=Path, help="test predictions as CSV; default: none written")
+    parser = model_parser(__doc__)
+    directory(parser, "--data", "the prepared arrays")
+    directory(parser, "--models-dir", "where <model>.keras is")
+    directory(parser, "--history-dir", "where <model>.csv, the training history, is")
+    directory(parser, "--metrics-dir", "where <model>.json goes")
+    directory(parser, "--confusion-dir", "where <model>.csv, the test predictions, goes", required=False)
     args = parser.parse_args()
     name = args.model
-    config = model_config(load_params(), name, args.study)
-    model_path = args.model_file or Path("data/models") / f"{name}.keras"
-    history_path = args.history or Path("reports/history") / f"{name}.csv"
-    metrics_path = args.metrics_out or Path("reports/metrics") / f"{name}.json"
+    model_config(load_params(), name, args.study)  # the model must still be declared, and valid
+    metrics_path = named_path(args.metrics_dir, name, ".json")
+    confusion_path = named_path(args.confusion_dir, name, ".csv") if args.confusion_dir else None
+    remove_old(metrics_path, *filter(None, [confusion_path]))
 
-    model = load_model(model_path)
+    history = read_history(named_path(args.history_dir, name, ".csv"))
+    model = load_model(named_path(args.models_dir, name, ".keras"))
     images, labels = load_split(args.data, "test")
     scores, predicted = score_on_test_set(model, images, labels)
-    metrics = {
-        **scores,
-        **training_summary(history_path),
-        "epochs_planned": config.epochs,
-        "params": model.count_params(),
-    }
-    if args.confusion_out:
-        args.confusion_out.parent.mkdir(parents=True, exist_ok=True)
+    metrics = {**scores, **training_summary(history), "params": model.count_params()}
+    if confusion_path:
+        confusion_path.parent.mkdir(parents=True, exist_ok=True)
         names = np.array(CLASS_NAMES)
-        pd.DataFrame({"actual": names[labels], "predicted": names[predicted]}).to_csv(args.confusion_out, index=False)
+        pd.DataFrame({"actual": names[labels], "predicted": names[predicted]}).to_csv(confusion_path, index=False)
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    metrics_path.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
     print(f"{name}: test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}")
 
 

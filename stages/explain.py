@@ -52,8 +52,8 @@ def explainer(images: np.ndarray, indices: list[int], labels: np.ndarray) -> plt
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--out", type=Path, default=Path("reports/figures/convolution_explained.png"))
+    parser.add_argument("--data", type=Path, required=True, help="the prepared arrays")
+    parser.add_argument("--out", type=Path, required=True, help="the figure (PNG)")
     args = parser.parse_args()
     chosen = list(report_settings(load_params()).explained_images)
     images, labels = load_split(args.data, "test")

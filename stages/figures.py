@@ -1,6 +1,6 @@
 """Stage `figures@<model>`: what one trained model sees and gets wrong, as PNGs.
 
-Into reports/figures/<model>/:
+Into <out-dir>/<model>/ (reports/figures/<model>/):
 - activations.png: the source's grid, one row per chosen test image, one column per
   convolution or pooling layer, one feature map (channel) of each, `inferno`;
 - first_conv_channels.png: every feature map of the first convolution for one image;
@@ -10,7 +10,6 @@ Into reports/figures/<model>/:
 A model without convolutions gets the last two only.
 """
 
-import argparse
 import math
 import shutil
 from pathlib import Path
@@ -19,10 +18,13 @@ import numpy as np
 import pandas as pd
 
 from pipeline.arrays import load_split
+from pipeline.cli import directory, model_parser
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES
+from pipeline.names import named_path
 from pipeline.params import ReportSettings, load_params, model_config, report_settings
 from pipeline.plotting import ACTIVATION_CMAP, IMAGE_CMAP, KERNEL_CMAP, blank, image_grid, plt, save
+from pipeline.results import read_predictions
 
 FEATURE_LAYERS = ("Conv2D", "MaxPooling2D")
 
@@ -139,12 +141,11 @@ def render(name: str, model, images, labels, predicted, settings: ReportSettings
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a model name under `models` in params.yaml")
-    parser.add_argument("--data", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--model-file", type=Path, help="default: data/models/<model>.keras")
-    parser.add_argument("--confusion", type=Path, help="default: reports/confusion/<model>.csv")
-    parser.add_argument("--out-dir", type=Path, help="default: reports/figures/<model>")
+    parser = model_parser(__doc__, study=False)
+    directory(parser, "--data", "the prepared arrays")
+    directory(parser, "--models-dir", "where <model>.keras is")
+    directory(parser, "--confusion-dir", "where <model>.csv, the test predictions, is")
+    directory(parser, "--out-dir", "where the folder <model>/ of figures goes")
     args = parser.parse_args()
     name = args.model
     params = load_params()
@@ -156,17 +157,17 @@ def main() -> None:
             f"params.yaml: report.activation_channel: {settings.activation_channel} is not a channel of "
             f"models.{name}, whose narrowest convolution has {narrowest} filters"
         )
+    out_dir = named_path(args.out_dir, name)  # never anything but the model's own folder
+    shutil.rmtree(out_dir, ignore_errors=True)
 
     from pipeline.models import load_model
 
-    model = load_model(args.model_file or Path("data/models") / f"{name}.keras")
+    model = load_model(named_path(args.models_dir, name, ".keras"))
     images, labels = load_split(args.data, "test")
-    confusion_path = args.confusion or Path("reports/confusion") / f"{name}.csv"
-    predicted = pd.read_csv(confusion_path)["predicted"].map(CLASS_NAMES.index).to_numpy()
+    confusion_path = named_path(args.confusion_dir, name, ".csv")
+    _, predicted = read_predictions(confusion_path)
     if len(predicted) != len(labels):
         raise PipelineError(f"{confusion_path}: {len(predicted)} predictions for {len(labels)} test images")
-    out_dir = args.out_dir or Path("reports/figures") / name
-    shutil.rmtree(out_dir, ignore_errors=True)
     render(name, model, images, labels, predicted, settings, out_dir)
 
 

@@ -8,12 +8,15 @@ All links are relative to reports/, so the page reads on a repository host as it
 """
 
 import argparse
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.errors import PipelineError, run
+from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.params import load_params, model_names, report_settings
+from pipeline.results import read_predictions
 
 REPORTS = Path("reports")
 
@@ -56,10 +59,30 @@ def worked_example(name: str, shapes: pd.DataFrame) -> str:
 
 
 def top_confusion(confusion_csv: Path) -> str:
-    pairs = pd.read_csv(confusion_csv)
-    wrong = pairs[pairs["actual"] != pairs["predicted"]]
-    (actual, predicted), count = next(iter(wrong.value_counts().items()))
-    return f"Its most frequent mistake: {count} {actual} images taken for {predicted}."
+    actual, predicted = read_predictions(confusion_csv)
+    wrong = pd.Series(zip(actual[actual != predicted], predicted[actual != predicted], strict=True))
+    if wrong.empty:
+        return "It classifies every test image correctly."
+    (true, said), count = next(iter(wrong.value_counts().items()))
+    return f"Its most frequent mistake: {count} {CLASS_NAMES[true]} images taken for {CLASS_NAMES[said]}."
+
+
+def anchor(heading: str, seen: dict[str, int]) -> str:
+    """The anchor a repository host gives a heading: lower case, punctuation dropped, dashes."""
+    slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+    seen[slug] = seen.get(slug, -1) + 1
+    return slug if seen[slug] == 0 else f"{slug}-{seen[slug]}"
+
+
+def table_of_contents(page: str) -> str:
+    """Links to the page's second- and third-level headings, indented by level."""
+    seen: dict[str, int] = {}
+    lines = ["## Contents", ""]
+    for match in re.finditer(r"^(##+) (.+)$", page, flags=re.MULTILINE):
+        level, title = len(match[1]), match[2]
+        if level <= 3:
+            lines.append(f"{'  ' * (level - 2)}- [{title}](#{anchor(title, seen)})")
+    return "\n".join([*lines, ""])
 
 
 def is_convolutional(name: str) -> bool:
@@ -101,7 +124,7 @@ def model_section(name: str, channel: int) -> str:
 
 def front_page(names: list[str], channel: int) -> str:
     example = "cnn_64" if "cnn_64" in names else next(filter(is_convolutional, names), names[0])
-    sections = [
+    introduction = [
         "# What convolutions and pooling do for Fashion-MNIST",
         "",
         "Every figure and table on this page is made by `dvc repro` from `params.yaml` (see the",
@@ -109,6 +132,8 @@ def front_page(names: list[str], channel: int) -> str:
         "then each is shown layer by layer: the shapes its layers produce, what its feature maps",
         "look like, and what it gets wrong.",
         "",
+    ]
+    sections = [
         comparison_section(read(REPORTS / "models.md")),
         read(REPORTS / "overfitting.md"),
         "## Convolution and pooling, by hand",
@@ -130,12 +155,14 @@ def front_page(names: list[str], channel: int) -> str:
         "",
         "[`metrics/`](metrics/) test metrics per model (JSON) · [`history/`](history/) per-epoch",
         "training curves (CSV) · [`confusion/`](confusion/) test predictions (CSV) ·",
+        "[`confusion.csv`](confusion.csv) confusion counts · [`curves.csv`](curves.csv) all curves ·",
         "[`shapes/`](shapes/) shape tables (CSV and Markdown) · [`data.json`](data.json) data summary",
         "· [`models.md`](models.md) the comparison table alone · [`overfitting/`](overfitting/) the",
         "overfitting study's histories, test metrics and curves.",
         "",
     ]
-    return "\n".join(sections)
+    body = "\n".join(sections)
+    return "\n".join([*introduction, table_of_contents(body), body])
 
 
 def main() -> None:

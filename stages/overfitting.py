@@ -9,15 +9,16 @@ Reads each variant's per-epoch history and test metrics and writes
 """
 
 import argparse
-import json
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from pipeline.errors import PipelineError, run
+from pipeline.names import named_path
 from pipeline.params import load_params, model_config, model_names
 from pipeline.plotting import plt, save
+from pipeline.results import read_history, read_metrics
 
 STUDY = "overfitting"
 BASE = "base"
@@ -33,15 +34,13 @@ REMEDIES = {
 }
 
 
-def read_history(path: Path) -> pd.DataFrame:
-    try:
-        history = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise PipelineError(f"{path}: cannot read the training history ({error})") from None
-    missing = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"} - set(history)
-    if history.empty or missing:
-        raise PipelineError(f"{path}: needs per-epoch loss and accuracy with validation; run `dvc repro`")
-    return history.assign(epoch=history["epoch"] + 1)
+def read_study_history(path: Path) -> pd.DataFrame:
+    history = read_history(path)
+    if "val_loss" not in history or "val_accuracy" not in history:
+        raise PipelineError(
+            f"{path}: needs per-epoch validation loss and accuracy; set data.validation_fraction above 0"
+        )
+    return history
 
 
 def summarize(history: pd.DataFrame, restores_best: bool) -> dict:
@@ -113,13 +112,13 @@ def overlay_figure(histories: dict[str, pd.DataFrame], table: pd.DataFrame) -> p
 
 
 def long_curves(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per variant, split and epoch: what DVC's template colours by `model`."""
+    """One row per variant, split and epoch: `dvc plots` colours by variant and dashes by split."""
     parts = []
     for name, history in histories.items():
         for split, prefix in (("training", ""), ("validation", "val_")):
             part = history[["epoch", f"{prefix}loss", f"{prefix}accuracy"]]
-            parts.append(part.set_axis(["epoch", "loss", "accuracy"], axis=1).assign(model=f"{name} {split}"))
-    return pd.concat(parts)[["model", "epoch", "loss", "accuracy"]]
+            parts.append(part.set_axis(["epoch", "loss", "accuracy"], axis=1).assign(variant=name, split=split))
+    return pd.concat(parts)[["variant", "split", "epoch", "loss", "accuracy"]]
 
 
 def points(value: float) -> str:
@@ -214,30 +213,24 @@ def markdown(table: pd.DataFrame, epochs: int, fraction: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--history", type=Path, default=Path("reports/overfitting/history"))
-    parser.add_argument("--metrics", type=Path, default=Path("reports/overfitting/metrics"))
-    parser.add_argument("--figures", type=Path, default=Path("reports/figures/overfitting"))
-    parser.add_argument("--curves", type=Path, default=Path("reports/overfitting/curves.csv"))
-    parser.add_argument("--out", type=Path, default=Path("reports/overfitting.md"))
+    parser.add_argument("--history-dir", type=Path, required=True, help="where <variant>.csv, the histories, are")
+    parser.add_argument("--metrics-dir", type=Path, required=True, help="where <variant>.json are")
+    parser.add_argument("--figures", type=Path, required=True, help="where the PNGs go")
+    parser.add_argument("--curves", type=Path, required=True, help="the curves table (CSV), for `dvc plots`")
+    parser.add_argument("--out", type=Path, required=True, help="the study's page (Markdown)")
     args = parser.parse_args()
     params = load_params()
     names = model_names(params, STUDY)
     if BASE not in names:
         raise PipelineError(f"params.yaml: {STUDY}.models: needs a `{BASE}` variant to compare the remedies with")
     configs = {name: model_config(params, name, STUDY) for name in names}
-    histories = {name: read_history(args.history / f"{name}.csv") for name in names}
-    metrics = {}
-    for name in names:
-        path = args.metrics / f"{name}.json"
-        try:
-            metrics[name] = json.loads(path.read_text())
-        except (OSError, ValueError) as error:
-            raise PipelineError(f"{path}: cannot read the test metrics ({error}); run `dvc repro`") from None
+    histories = {name: read_study_history(named_path(args.history_dir, name, ".csv")) for name in names}
+    metrics = {name: read_metrics(named_path(args.metrics_dir, name, ".json")) for name in names}
     restores_best = {name: config.early_stopping_patience is not None for name, config in configs.items()}
     table = study_table(histories, metrics, restores_best)
 
     for name, history in histories.items():
-        save(curve_figure(name, history, table.loc[name, "best_epoch"]), args.figures / f"{name}.png")
+        save(curve_figure(name, history, table.loc[name, "best_epoch"]), named_path(args.figures, name, ".png"))
     save(overlay_figure(histories, table), args.figures / "overlay.png")
     args.curves.parent.mkdir(parents=True, exist_ok=True)
     long_curves(histories).to_csv(args.curves, index=False, float_format="%.4f")

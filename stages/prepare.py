@@ -54,6 +54,12 @@ def split(
         images, labels = images[keep], labels[keep]
     held_out = stratified_sample(labels, round(settings.validation_fraction * len(labels)), rng)
     train = np.setdiff1d(np.arange(len(labels)), held_out)
+    if len(train) < len(CLASS_NAMES):
+        raise PipelineError(
+            f"params.yaml: data.subset ({settings.subset}) and data.validation_fraction"
+            f" ({settings.validation_fraction}) leave {len(train)} training images; at least"
+            f" {len(CLASS_NAMES)}, one per class, are needed"
+        )
     return {"train": (images[train], labels[train]), "validation": (images[held_out], labels[held_out])}
 
 
@@ -90,9 +96,9 @@ def save(splits: dict[str, tuple[np.ndarray, np.ndarray]], out_dir: Path) -> Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw", type=Path, default=Path("data/raw"))
-    parser.add_argument("--out", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--summary", type=Path, default=Path("reports/data.json"))
+    parser.add_argument("--raw", type=Path, required=True, help="the four IDX gzip files")
+    parser.add_argument("--out", type=Path, required=True, help="where the arrays go")
+    parser.add_argument("--summary", type=Path, required=True, help="the data summary (JSON)")
     args = parser.parse_args()
     params = load_params()
     settings, split_seed = data_settings(params), seed(params)

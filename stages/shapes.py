@@ -6,14 +6,14 @@ padding, the output shape by O = floor((i - f + 2p) / s) + 1, the parameters by 
 they agree. A disagreement fails the stage and writes nothing.
 """
 
-import argparse
-from pathlib import Path
-
 import pandas as pd
 
+from pipeline.cli import directory, model_parser
 from pipeline.errors import PipelineError, run
+from pipeline.layers import layer_output_shape
+from pipeline.names import named_path, remove_old
 from pipeline.params import INPUT_SHAPE, ModelConfig, load_params, model_config
-from pipeline.shapes import layer_output_shape, padding_amount, parameter_count
+from pipeline.shapes import padding_amount, parameter_count
 
 
 def show(shape: tuple[int, ...]) -> str:
@@ -25,7 +25,7 @@ def size_arithmetic(layer: dict, shape: tuple[int, ...], output: tuple[int, ...]
     if layer["type"] not in ("conv", "maxpool"):
         return ""
     window = layer["kernel"] if layer["type"] == "conv" else layer["pool"]
-    stride = layer["strides"] or window
+    stride = layer["strides"]
     padding = padding_amount(shape[0], window, stride, layer["padding"])
     return f"⌊({shape[0]} − {window} + {padding}) / {stride}⌋ + 1 = {output[0]}"
 
@@ -41,21 +41,21 @@ def parameter_arithmetic(layer: dict, shape: tuple[int, ...], count: int) -> str
 
 def shape_table(config: ModelConfig) -> pd.DataFrame:
     """One row per layer, the formula's figures beside Keras's."""
-    from pipeline.models import build_model, layer_names
+    from pipeline.models import build_model
 
     model = build_model(config)
     rows, shape = [], INPUT_SHAPE
-    for layer, keras_layer, name in zip(config.layers, model.layers, layer_names(config.layers), strict=True):
+    for layer, keras_layer in zip(config.layers, model.layers, strict=True):
         output = layer_output_shape(layer, shape)
         parameters = parameter_count(layer, shape)
         window = layer.get("kernel") or layer.get("pool")
         rows.append(
             {
-                "layer": name,
+                "layer": keras_layer.name,
                 "type": type(keras_layer).__name__,
                 "input": show(shape),
                 "window": f"{window}x{window}" if window else "",
-                "stride": str(layer.get("strides") or window) if window else "",
+                "stride": str(layer["strides"]) if window else "",
                 "padding": layer.get("padding", ""),
                 "output size arithmetic": size_arithmetic(layer, shape, output),
                 "output": show(output),
@@ -71,33 +71,43 @@ def shape_table(config: ModelConfig) -> pd.DataFrame:
     return table
 
 
-MARKDOWN_COLUMNS = ["layer", "type", "input", "window", "stride", "padding", "output size arithmetic", "output",
-                    "output (Keras)", "parameter arithmetic", "parameters (Keras)", "agree"]  # fmt: skip
-
-
 def render(name: str, table: pd.DataFrame) -> str:
-    shown = table.assign(
-        agree=table["agree"].map({True: "yes", False: "**NO**"}),
-        **{"parameters (Keras)": table["parameters (Keras)"].map("{:,}".format)},
-    )[MARKDOWN_COLUMNS]
+    """The table for a 1,000-pixel page: window, stride and padding in one column, and each
+    figure once, since the stage fails before writing when formula and Keras disagree."""
+    window = table["window"].where(
+        table["window"] == "", table["window"] + " /" + table["stride"] + " " + table["padding"]
+    )
+    shown = pd.DataFrame(
+        {
+            "layer": table["layer"],
+            "type": table["type"],
+            "input": table["input"],
+            "window /stride padding": window,
+            "output side ⌊(i − f + 2p) / s⌋ + 1": table["output size arithmetic"],
+            "output": table["output"],
+            "parameters": table["parameter arithmetic"],
+        }
+    )
     return "\n".join(
         [
             f"#### `{name}`: output shapes and parameters",
             "",
             shown.to_markdown(index=False, disable_numparse=True),
             "",
-            f"{int(table['parameters (Keras)'].sum()):,} parameters in all.",
+            f"{int(table['parameters (Keras)'].sum()):,} parameters in all. Every output shape and parameter"
+            " count above is what Keras builds too (the stage checks each against Keras).",
             "",
         ]
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a model name under `models` in params.yaml")
-    parser.add_argument("--out-dir", type=Path, default=Path("reports/shapes"))
+    parser = model_parser(__doc__, study=False)
+    directory(parser, "--out-dir", "where <model>.md and <model>.csv go")
     args = parser.parse_args()
     config = model_config(load_params(), args.model)
+    csv_path, markdown_path = named_path(args.out_dir, args.model, ".csv"), named_path(args.out_dir, args.model, ".md")
+    remove_old(csv_path, markdown_path)
     table = shape_table(config)
     wrong = table[~table["agree"]]
     if not wrong.empty:
@@ -110,8 +120,8 @@ def main() -> None:
             )
         )
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out_dir / f"{args.model}.csv", index=False)
-    (args.out_dir / f"{args.model}.md").write_text(render(args.model, table))
+    table.to_csv(csv_path, index=False)
+    markdown_path.write_text(render(args.model, table))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,18 @@ import numpy as np
 import pytest
 
 from pipeline.idx import IMAGES_MAGIC, LABELS_MAGIC
+from pipeline.params import ModelConfig, Problems, layer_specs
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def config_of(layers: dict, **training) -> ModelConfig:
+    """A checked model of the given layers (name -> layer) and the source's training settings."""
+    problems = Problems()
+    specs = layer_specs(layers, "layers", problems)
+    problems.raise_any()
+    settings = {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 32, "epochs": 1, "stop_at_accuracy": None}
+    return ModelConfig("test", tuple(specs), **{**settings, **training})
 
 
 def idx_bytes(array: np.ndarray, magic: int) -> bytes:

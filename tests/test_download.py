@@ -85,6 +85,17 @@ def test_failing_and_corrupt_sources_fall_through_to_a_good_one(tmp_path, server
     assert payload == PAYLOAD and source.label == "mirror"
 
 
+def test_a_refused_local_copy_is_reported_even_when_a_later_source_succeeds(tmp_path, capsys):
+    put(tmp_path / "mine", PAYLOAD[:-1] + b"X")
+    put(tmp_path / "good")
+    sources = [Source("$FASHION_MNIST_DIR", str(tmp_path / "mine")), Source("good copy", str(tmp_path / "good"))]
+    _, source = fetch_verified(FILE, sources, timeout=5, attempts=1)
+    stderr = capsys.readouterr().err
+    assert source.label == "good copy"
+    assert f"{FILE.gz_name}: taken from good copy after trying:" in stderr
+    assert "$FASHION_MNIST_DIR: " in stderr and "SHA-256 of the payload is" in stderr
+
+
 def test_no_source_lists_every_failure(tmp_path, server):
     url, _ = server
     put(tmp_path / "corrupt", b"wrong paylo")  # right size, wrong bytes

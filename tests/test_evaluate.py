@@ -5,11 +5,14 @@ import pytest
 
 from pipeline.errors import PipelineError
 from pipeline.models import load_model
+from pipeline.results import read_history
 from stages.evaluate import score_on_test_set, training_summary
 
 
 class FixedPredictions:
     """Stands in for a model: returns given class probabilities."""
+
+    name = "fixed"
 
     def __init__(self, probabilities):
         self.probabilities = np.asarray(probabilities, dtype=np.float32)
@@ -18,7 +21,7 @@ class FixedPredictions:
         return self.probabilities
 
 
-def test_scores_per_class_and_overall():
+def test_scores_on_the_test_set():
     probabilities = np.full((4, 10), 0.01)
     for row, predicted in enumerate([0, 0, 1, 9]):
         probabilities[row, predicted] = 0.91
@@ -26,33 +29,33 @@ def test_scores_per_class_and_overall():
     metrics, predicted = score_on_test_set(FixedPredictions(probabilities), np.zeros((4, 28, 28, 1)), labels)
     assert predicted.tolist() == [0, 0, 1, 9]
     assert metrics["test_accuracy"] == 0.75
-    assert metrics["per_class_accuracy"]["T-shirt/top"] == 1.0
-    assert metrics["per_class_accuracy"]["Trouser"] == 0.5
-    assert metrics["per_class_accuracy"]["Ankle boot"] == 1.0
-    assert metrics["per_class_accuracy"]["Bag"] is None  # no test image of that class
     expected_loss = -(3 * np.log(0.91) + np.log(0.01)) / 4
     assert metrics["test_loss"] == pytest.approx(expected_loss, abs=1e-4)
 
 
-def test_training_summary_reads_the_last_epoch_and_leaves_out_timing(tmp_path):
+def test_a_model_that_predicts_nan_is_an_error_not_a_nan_metric():
+    probabilities = np.full((2, 10), np.nan)
+    with pytest.raises(PipelineError, match="predicts NaN"):
+        score_on_test_set(FixedPredictions(probabilities), np.zeros((2, 28, 28, 1)), np.array([0, 1]))
+
+
+def test_training_summary_is_the_last_epoch_without_timing(tmp_path):
     path = tmp_path / "history.csv"
-    path.write_text(
-        "epoch,accuracy,loss,seconds,val_accuracy,val_loss\n0,0.8,0.5,10.0,0.79,0.55\n1,0.9,0.3,12.5,0.85,0.45\n"
-    )
-    assert training_summary(path) == {
-        "epochs_run": 2,
-        "train_accuracy": 0.9,
-        "train_loss": 0.3,
-        "val_accuracy": 0.85,
-        "val_loss": 0.45,
-    }
+    path.write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.8,0.5,0.79,0.55\n1,0.9,0.3,0.85,0.45\n")
+    assert training_summary(read_history(path)) == {"train_accuracy": 0.9, "val_accuracy": 0.85, "epochs": 2}
+
+
+def test_without_validation_the_validation_accuracy_is_null(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,accuracy,loss\n0,0.8,0.5\n")
+    assert training_summary(read_history(path))["val_accuracy"] is None
 
 
 def test_empty_history_is_a_clear_error(tmp_path):
     path = tmp_path / "history.csv"
     path.write_text("")
     with pytest.raises(PipelineError, match=rf"{path}: cannot read the training history"):
-        training_summary(path)
+        read_history(path)
 
 
 @pytest.mark.parametrize("content", [b"not a model", b"PK\x03\x04 truncated zip"])

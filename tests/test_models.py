@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.callbacks import EpochSeconds, StopAtAccuracy
+from pipeline.callbacks import StopAtAccuracy
+from pipeline.layers import layer_output_shape
 from pipeline.models import build_model
-from pipeline.params import INPUT_SHAPE, ModelConfig, layer_spec, model_config, model_names
+from pipeline.params import INPUT_SHAPE, model_config, model_names
 from pipeline.runtime import pin_threads, seed_everything
-from pipeline.shapes import layer_output_shape, output_size
-from tests.conftest import REPO
+from pipeline.shapes import output_size
+from tests.conftest import REPO, config_of
 
 pin_threads(2)  # before any TensorFlow op of this test session, as the train stage does
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -26,11 +27,7 @@ COURSE_PARAMETERS = {
     "cnn_64_2conv_1pool": 1_218_634,
 }
 
-
-def config_of(layers: list[dict], **training) -> ModelConfig:
-    specs = [layer_spec(layer, f"layers[{index}]") for index, layer in enumerate(layers)]
-    settings = {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 32, "epochs": 1, "stop_at_accuracy": None}
-    return ModelConfig("test", tuple(specs), **{**settings, **training})
+LINEAR = {"flatten": {"type": "flatten"}, "output": {"type": "dense", "units": 10, "activation": "softmax"}}
 
 
 @pytest.mark.parametrize("name", COURSE_PARAMETERS)
@@ -67,10 +64,10 @@ def test_cnn_64_shapes_follow_the_formula():
     ids=str,
 )
 def test_shape_arithmetic_matches_keras(layer):
-    spec = layer_spec(layer, "layer")
-    head = [{"type": "flatten"}] if layer["type"] != "flatten" else []
-    model = build_model(config_of([layer, *head, {"type": "dense", "units": 10, "activation": "softmax"}]))
-    assert layer_output_shape(spec, INPUT_SHAPE) == tuple(model.layers[0].output.shape[1:])
+    head = {"flatten": {"type": "flatten"}} if layer["type"] != "flatten" else {}
+    config = config_of({"probe": layer, **head, "output": {"type": "dense", "units": 10, "activation": "softmax"}})
+    model = build_model(config)
+    assert layer_output_shape(config.layers[0], INPUT_SHAPE) == tuple(model.layers[0].output.shape[1:])
 
 
 def test_output_size_formula():
@@ -84,23 +81,22 @@ def test_output_size_formula():
 
 def test_dropout_and_regularisation_are_built_as_declared():
     model = build_model(
-        config_of([
-            {"type": "conv", "filters": 4, "kernel": 3, "l2": 0.001},
-            {"type": "flatten"},
-            {"type": "dropout", "rate": 0.3},
-            {"type": "dense", "units": 10, "activation": "softmax", "l1": 0.01},
-        ])
+        config_of({
+            "conv_1": {"type": "conv", "filters": 4, "kernel": 3, "l2": 0.001},
+            "flatten": {"type": "flatten"},
+            "dropout_1": {"type": "dropout", "rate": 0.3},
+            "dense_1": {"type": "dense", "units": 10, "activation": "softmax", "l1": 0.01},
+        })
     )  # fmt: skip
     conv, _, dropout, dense = model.layers
     assert conv.kernel_regularizer.get_config() == {"l1": 0.0, "l2": pytest.approx(0.001)}
     assert isinstance(dropout, keras.layers.Dropout) and dropout.rate == 0.3
     assert dense.kernel_regularizer.get_config()["l1"] == pytest.approx(0.01)
-    assert [layer.name for layer in model.layers] == ["conv_1", "flatten_1", "dropout_1", "dense_1"]
+    assert [layer.name for layer in model.layers] == ["conv_1", "flatten", "dropout_1", "dense_1"]  # as declared
 
 
 def test_optimizer_and_learning_rate_come_from_the_declaration():
-    model = build_model(config_of([{"type": "flatten"}, {"type": "dense", "units": 10, "activation": "softmax"}],
-                                  optimizer="sgd", learning_rate=0.05))  # fmt: skip
+    model = build_model(config_of(LINEAR, optimizer="sgd", learning_rate=0.05))
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
 
@@ -141,8 +137,7 @@ def tiny_dataset(count: int = 256, seed: int = 0) -> tuple[np.ndarray, np.ndarra
 def test_callback_stops_a_real_training_at_the_right_epoch():
     seed_everything(0)
     images, labels = tiny_dataset()
-    model = build_model(config_of([{"type": "flatten"}, {"type": "dense", "units": 10, "activation": "softmax"}],
-                                  learning_rate=0.003))  # fmt: skip
+    model = build_model(config_of(LINEAR, learning_rate=0.003))
     callback = StopAtAccuracy(0.9)
     history = model.fit(images, labels, epochs=50, batch_size=32, callbacks=[callback], verbose=0).history
     accuracies = history["accuracy"]
@@ -151,14 +146,7 @@ def test_callback_stops_a_real_training_at_the_right_epoch():
     assert len(accuracies) == first_reaching == callback.stopped_epoch
 
 
-def test_epoch_seconds_are_added_to_the_logs():
-    callback, logs = EpochSeconds(), {"accuracy": 0.5}
-    callback.on_epoch_begin(0)
-    callback.on_epoch_end(0, logs)
-    assert 0 <= logs["seconds"] < 1
-
-
-def train_once(layers: list[dict]) -> list[np.ndarray]:
+def train_once(layers: dict) -> list[np.ndarray]:
     seed_everything(7)
     images, labels = tiny_dataset(512)
     model = build_model(config_of(copy.deepcopy(layers)))
@@ -167,13 +155,13 @@ def train_once(layers: list[dict]) -> list[np.ndarray]:
 
 
 def test_training_twice_gives_identical_weights():
-    layers = [
-        {"type": "conv", "filters": 8, "kernel": 3},
-        {"type": "maxpool", "pool": 2},
-        {"type": "flatten"},
-        {"type": "dropout", "rate": 0.2},
-        {"type": "dense", "units": 10, "activation": "softmax"},
-    ]
+    layers = {
+        "conv_1": {"type": "conv", "filters": 8, "kernel": 3},
+        "pool_1": {"type": "maxpool", "pool": 2},
+        "flatten": {"type": "flatten"},
+        "dropout_1": {"type": "dropout", "rate": 0.2},
+        "dense_1": {"type": "dense", "units": 10, "activation": "softmax"},
+    }
     first, second = train_once(layers), train_once(layers)
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
     seed_everything(8)

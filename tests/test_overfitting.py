@@ -49,8 +49,10 @@ def test_conclusions_say_what_each_remedy_did_with_its_numbers():
 
 
 def test_curves_for_dvc_plots_have_a_training_and_a_validation_line_per_variant():
-    curves = long_curves({"base": HISTORY})
-    assert list(curves.columns) == ["model", "epoch", "loss", "accuracy"]
-    assert sorted(set(curves["model"])) == ["base training", "base validation"]
-    validation = curves[curves["model"] == "base validation"]
+    curves = long_curves({"base": HISTORY, "l2": HISTORY})
+    assert list(curves.columns) == ["variant", "split", "epoch", "loss", "accuracy"]
+    assert sorted(set(zip(curves["variant"], curves["split"], strict=True))) == [
+        ("base", "training"), ("base", "validation"), ("l2", "training"), ("l2", "validation"),
+    ]  # fmt: skip
+    validation = curves[(curves["variant"] == "base") & (curves["split"] == "validation")]
     assert validation["loss"].tolist() == [0.50, 0.40, 0.42, 0.55]

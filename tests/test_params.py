@@ -10,6 +10,7 @@ from pipeline.params import data_settings, load_params, model_config, model_name
 from tests.conftest import REPO, run_module
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+STAGE_DIRS = ("--data", "no/such/dir", "--models-dir", "models", "--history-dir", "history")
 
 
 def with_change(change) -> dict:
@@ -25,8 +26,9 @@ def test_every_declared_model_is_valid():
     ]  # fmt: skip
     cnn_64 = model_config(PARAMS, "cnn_64")
     assert (cnn_64.optimizer, cnn_64.learning_rate, cnn_64.batch_size, cnn_64.epochs) == ("adam", 0.001, 32, 5)
-    assert [layer["type"] for layer in cnn_64.layers] == [
-        "conv", "maxpool", "conv", "maxpool", "flatten", "dense", "dense",
+    assert [(layer["name"], layer["type"]) for layer in cnn_64.layers] == [
+        ("conv_1", "conv"), ("pool_1", "maxpool"), ("conv_2", "conv"), ("pool_2", "maxpool"), ("flatten", "flatten"),
+        ("dense_1", "dense"), ("dense_2", "dense"),
     ]  # fmt: skip
 
 
@@ -39,44 +41,35 @@ def layers_of(params, name):
     return params["models"][name]["layers"]
 
 
+def conv_1(params):
+    return layers_of(params, "cnn_16")["conv_1"]
+
+
 BAD_MODELS = [
+    (lambda p: conv_1(p).update(type="conv3d"), "models.cnn_16.layers.conv_1.type: unknown layer type 'conv3d'"),
+    (lambda p: conv_1(p).update(size=3), "models.cnn_16.layers.conv_1.size: unknown key (expected type, filters"),
+    (lambda p: conv_1(p).pop("filters"), "models.cnn_16.layers.conv_1.filters: required"),
+    (lambda p: conv_1(p).update(kernel=30), "models.cnn_16.layers.conv_1: kernel 30 is larger than its 28x28 input"),
     (
-        lambda p: layers_of(p, "cnn_16")[0].update(type="conv3d"),
-        "models.cnn_16.layers[0].type: unknown layer type 'conv3d'",
+        lambda p: layers_of(p, "cnn_16")["pool_2"].update(pool=12),
+        "models.cnn_16.layers.pool_2: pool 12 is larger than its 11x11 input",
+    ),
+    (lambda p: conv_1(p).update(filters=0), "models.cnn_16.layers.conv_1.filters: must be positive, got 0"),
+    (lambda p: conv_1(p).update(filters="16"), "models.cnn_16.layers.conv_1.filters: expected an integer, got '16'"),
+    (
+        lambda p: conv_1(p).update(padding="full"),
+        "models.cnn_16.layers.conv_1.padding: 'full' is not one of valid, same",
+    ),
+    (lambda p: conv_1(p).update(activation="relu6"), "models.cnn_16.layers.conv_1.activation: 'relu6' is not one of"),
+    (
+        lambda p: p["models"]["dnn"].update(
+            layers={"drop": {"type": "dropout", "rate": 1.5}, "flatten": {"type": "flatten"}}
+        ),
+        "models.dnn.layers.drop.rate: must be in [0, 1), got 1.5",
     ),
     (
-        lambda p: layers_of(p, "cnn_16")[0].update(size=3),
-        "models.cnn_16.layers[0].size: unknown argument of a conv layer",
-    ),
-    (lambda p: layers_of(p, "cnn_16")[0].pop("filters"), "models.cnn_16.layers[0].filters: required by a conv layer"),
-    (
-        lambda p: layers_of(p, "cnn_16")[0].update(kernel=30),
-        "models.cnn_16.layers[0]: kernel 30 is larger than its 28x28 input",
-    ),
-    (
-        lambda p: layers_of(p, "cnn_16")[3].update(pool=12),
-        "models.cnn_16.layers[3]: pool 12 is larger than its 11x11 input",
-    ),
-    (lambda p: layers_of(p, "cnn_16")[0].update(filters=0), "models.cnn_16.layers[0].filters: must be positive, got 0"),
-    (
-        lambda p: layers_of(p, "cnn_16")[0].update(filters="16"),
-        "models.cnn_16.layers[0].filters: expected an integer, got '16'",
-    ),
-    (
-        lambda p: layers_of(p, "cnn_16")[0].update(padding="full"),
-        "models.cnn_16.layers[0].padding: 'full' is not one of valid, same",
-    ),
-    (
-        lambda p: layers_of(p, "cnn_16")[0].update(activation="relu6"),
-        "models.cnn_16.layers[0].activation: 'relu6' is not one of",
-    ),
-    (
-        lambda p: layers_of(p, "dnn").insert(0, {"type": "dropout", "rate": 1.5}),
-        "models.dnn.layers[0].rate: must be in [0, 1), got 1.5",
-    ),
-    (
-        lambda p: layers_of(p, "dnn").append({"type": "conv", "filters": 8}),
-        "models.dnn.layers[1]: needs an image-shaped input",
+        lambda p: layers_of(p, "dnn").update(conv_1={"type": "conv", "filters": 8}),
+        "models.dnn.layers.conv_1: needs an image-shaped input",
     ),
     (lambda p: p["models"]["cnn_16"].update(epochs=0), "models.cnn_16.epochs: must be positive, got 0"),
     (lambda p: p["models"]["cnn_16"].update(epochs="five"), "models.cnn_16.epochs: expected an integer, got 'five'"),
@@ -93,10 +86,53 @@ BAD_MODELS = [
     ),
     (lambda p: p["models"]["cnn_16"].update(epoch=3), "models.cnn_16.epoch: unknown key"),
     (
-        lambda p: p["defaults"]["head"][-1].update(units=9),
-        "defaults.head[1]: the last layer must be a dense layer of 10 units",
+        lambda p: p["defaults"]["head"]["dense_2"].update(units=9),
+        "defaults.head.dense_2: the last layer must be a dense layer of 10 units",
     ),
     (lambda p: p["models"].update(cnn_16=[1, 2]), "models.cnn_16: expected a mapping, got [1, 2]"),
+    # null, NaN and infinity where a value is required
+    *(
+        (lambda p, key=key: conv_1(p).update({key: None}), f"models.cnn_16.layers.conv_1.{key}: expected a")
+        for key in ("filters", "kernel", "strides", "l1", "l2", "padding")
+    ),
+    (
+        lambda p: layers_of(p, "cnn_16")["pool_1"].update(pool=None),
+        "models.cnn_16.layers.pool_1.pool: expected an integer, got null",
+    ),
+    (
+        lambda p: layers_of(p, "cnn_16")["pool_1"].update(strides=None),
+        "models.cnn_16.layers.pool_1.strides: expected an integer, got null",
+    ),
+    (
+        lambda p: p["defaults"]["head"]["dense_1"].update(units=None),
+        "defaults.head.dense_1.units: expected an integer, got null",
+    ),
+    (
+        lambda p: p["defaults"].update(learning_rate=float("nan")),
+        "defaults.learning_rate: expected a finite number, got nan",
+    ),
+    (
+        lambda p: p["defaults"].update(learning_rate=float("inf")),
+        "defaults.learning_rate: expected a finite number, got inf",
+    ),
+    (
+        lambda p: conv_1(p).update(l2=float("-inf")),
+        "models.cnn_16.layers.conv_1.l2: expected a finite number, got -inf",
+    ),
+    (lambda p: p["defaults"].update(epochs=None), "defaults.epochs: expected an integer, got null"),
+    # the old list form, and names
+    (
+        lambda p: p["models"]["cnn_16"].update(layers=[{"type": "flatten"}]),
+        "models.cnn_16.layers: is a list, the old form; declare a mapping from layer name to layer",
+    ),
+    (
+        lambda p: layers_of(p, "cnn_16").update({"Conv 3": {"type": "flatten"}}),
+        "models.cnn_16.layers.'Conv 3': 'Conv 3' is not a valid name (1 to 64 of a-z, 0-9, _ and -",
+    ),
+    (
+        lambda p: layers_of(p, "cnn_16").update(dense_1={"type": "dense", "units": 4}),
+        "defaults.head.dense_1: a layer of this name comes earlier; layer names must be unique",
+    ),
 ]
 
 
@@ -108,9 +144,58 @@ def test_bad_model_declarations_name_the_key(change, message):
     assert str(error.value).startswith(f"params.yaml: {message}"), str(error.value)
 
 
+def test_every_problem_of_a_model_is_reported_at_once():
+    def change(params):
+        conv_1(params).update(filters=None, kernel="3", size=1)
+        params["models"]["cnn_16"]["epochs"] = -1
+
+    with pytest.raises(PipelineError) as error:
+        model_config(with_change(change), "cnn_16")
+    message = str(error.value)
+    assert len(message.splitlines()) == 1
+    for key in ("conv_1.size: unknown key", "conv_1.filters: expected", "conv_1.kernel: expected", "epochs: must be"):
+        assert key in message, message
+
+
+def test_a_huge_bad_value_is_quoted_short():
+    with pytest.raises(PipelineError) as error:
+        model_config(with_change(lambda p: conv_1(p).update(filters="x" * 100_000)), "cnn_16")
+    assert len(str(error.value)) < 200 and str(error.value).endswith("…")
+
+
+@pytest.mark.parametrize(
+    "name", ["..", "../../somewhere", "a/b", "a b", "", "x; touch pwned", "Cnn", "-x", "x" * 65, 7]
+)
+def test_model_names_are_checked_when_params_are_read(tmp_path, name):
+    params = with_change(lambda p: p["models"].update({name: p["models"]["dnn"]}))
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(PipelineError, match=r"models\..*: .* is not a valid name \(1 to 64 of a-z"):
+        load_params(path)
+
+
+def test_study_variant_names_are_checked_too(tmp_path):
+    params = with_change(lambda p: p["overfitting"]["models"].update({"../x": {}}))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(PipelineError, match=r"overfitting\.models\.'\.\./x': '\.\./x' is not a valid name"):
+        load_params(tmp_path / "params.yaml")
+
+
+def test_no_models_is_one_clear_error(tmp_path):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(with_change(lambda p: p.update(models={}))))
+    with pytest.raises(PipelineError, match=r"params.yaml: models: declares no model"):
+        load_params(tmp_path / "params.yaml")
+
+
+def test_the_yaml_anchors_of_the_study_still_share_the_layers():
+    params = load_params(REPO / "params.yaml")
+    base, more = (model_config(params, name, "overfitting") for name in ("base", "more_data"))
+    assert base.layers == more.layers and [layer["name"] for layer in base.layers][:2] == ["conv_1", "pool_1"]
+
+
 def test_removing_the_flatten_puts_dense_on_an_image():
-    params = with_change(lambda p: layers_of(p, "cnn_16").pop())
-    with pytest.raises(PipelineError, match=r"defaults.head\[0\]: needs a flat input, got \(5, 5, 16\)"):
+    params = with_change(lambda p: layers_of(p, "cnn_16").pop("flatten"))
+    with pytest.raises(PipelineError, match=r"defaults.head.dense_1: needs a flat input, got \(5, 5, 16\)"):
         model_config(params, "cnn_16")
 
 
@@ -123,8 +208,9 @@ def test_unknown_model_name_lists_the_known_ones():
     ("data", "message"),
     [
         ({"validation_fraction": 1.0}, "data.validation_fraction: must be in [0, 1), got 1.0"),
-        ({"validation_fraction": "10%"}, "data.validation_fraction: expected a number, got '10%'"),
-        ({"subset": 5}, "data.subset: must be at least 100 images, got 5"),
+        ({"validation_fraction": "10%"}, "data.validation_fraction: expected a finite number, got '10%'"),
+        ({"validation_fraction": None}, "data.validation_fraction: expected a finite number, got null"),
+        ({"subset": 5}, "data.subset: must be in [100, inf), got 5"),
         ({"subset": True}, "data.subset: expected an integer, got True"),
         ({"split": 0.1}, "data.split: unknown key"),
     ],
@@ -156,18 +242,18 @@ def test_yaml_is_loaded_safely(tmp_path):
 
 
 def test_train_stage_checks_parameters_before_loading_data(workdir):
-    params = with_change(lambda p: layers_of(p, "cnn_16")[0].update(kernel=29))
+    params = with_change(lambda p: conv_1(p).update(kernel=29))
     (workdir / "params.yaml").write_text(yaml.safe_dump(params))
-    result = run_module("stages.train", "cnn_16", "--data", "no/such/dir", cwd=workdir)
+    result = run_module("stages.train", "cnn_16", *STAGE_DIRS, cwd=workdir)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        "error: params.yaml: models.cnn_16.layers[0]: kernel 29 is larger than its 28x28 input"
+        "error: params.yaml: models.cnn_16.layers.conv_1: kernel 29 is larger than its 28x28 input"
     )
     assert "Traceback" not in result.stderr
 
 
 def test_train_stage_rejects_an_unknown_model(workdir):
-    result = run_module("stages.train", "resnet", cwd=workdir)
+    result = run_module("stages.train", "train@resnet", *STAGE_DIRS, cwd=workdir)
     assert result.returncode == 1
     assert "error: params.yaml: models: no model named 'resnet'" in result.stderr
     assert "Traceback" not in result.stderr

@@ -67,7 +67,9 @@ def prepare_in(workdir, **data):
     params = yaml.safe_load((workdir / "params.yaml").read_text())
     params["data"].update(data)
     (workdir / "params.yaml").write_text(yaml.safe_dump(params))
-    return run_module("stages.prepare", cwd=workdir)
+    return run_module(
+        "stages.prepare", "--raw", "data/raw", "--out", "data/prepared", "--summary", "reports/data.json", cwd=workdir
+    )
 
 
 def test_stage_writes_arrays_and_summary(workdir):
@@ -99,6 +101,17 @@ def test_stage_rejects_a_subset_larger_than_the_training_set(workdir):
     result = prepare_in(workdir, subset=500)
     assert result.returncode == 1
     assert "error: params.yaml: data.subset: 500 is more than the 200 training images" in result.stderr
+    assert not (workdir / "data" / "prepared").exists()
+
+
+def test_stage_rejects_a_split_that_leaves_no_training_images(workdir):
+    write_raw_dir(workdir / "data" / "raw", train_count=200)
+    result = prepare_in(workdir, subset=100, validation_fraction=0.995)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: params.yaml: data.subset (100) and data.validation_fraction (0.995) leave 0 training images;"
+        " at least 10, one per class, are needed"
+    )
     assert not (workdir / "data" / "prepared").exists()
 
 

@@ -9,10 +9,12 @@ import tensorflow as tf
 import yaml
 
 from pipeline.convolution import COURSE_FILTERS, convolve, max_pool
+from pipeline.layers import LAYER_TYPES
 from pipeline.models import build_model
 from pipeline.params import model_config, model_names
 from pipeline.plotting import plt, save
 from pipeline.shapes import padding_amount, parameter_count
+from stages.compare import comparison
 from stages.figures import activation_grid, feature_layers
 from stages.shapes import shape_table
 from tests.conftest import REPO, run_module
@@ -58,16 +60,44 @@ def test_parameter_formulas_match_keras_for_conv_and_dense():
 
 def test_shape_table_of_a_strided_same_padded_model():
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["models"]["odd"] = {"layers": [
-        {"type": "conv", "filters": 4, "kernel": 5, "strides": 2, "padding": "same"},
-        {"type": "maxpool", "pool": 3, "strides": 2},
-        {"type": "flatten"},
-    ]}  # fmt: skip
+    params["models"]["odd"] = {"layers": {
+        "conv_1": {"type": "conv", "filters": 4, "kernel": 5, "strides": 2, "padding": "same"},
+        "pool_1": {"type": "maxpool", "pool": 3, "strides": 2},
+        "flatten": {"type": "flatten"},
+    }}  # fmt: skip
     table = shape_table(model_config(params, "odd"))
     assert table["agree"].all()
     assert table["output"].tolist()[:2] == ["14x14x4", "6x6x4"]
     assert table["output size arithmetic"][0] == "⌊(28 − 5 + 3) / 2⌋ + 1 = 14"
     assert table["parameters"][0] == (5 * 5 * 1 + 1) * 4
+
+
+EVERY_LAYER_TYPE = {
+    "random_shift": {"type": "random_shift", "factor": 0.1},
+    "random_flip": {"type": "random_flip"},
+    "random_zoom": {"type": "random_zoom", "factor": 0.1},
+    "conv_1": {"type": "conv", "filters": 4},
+    "pool_1": {"type": "maxpool"},
+    "flatten": {"type": "flatten"},
+    "dropout_1": {"type": "dropout", "rate": 0.2},
+}
+
+
+def test_a_top_level_model_with_every_layer_type_builds_and_is_reported():
+    assert {layer["type"] for layer in EVERY_LAYER_TYPE.values()} | {"dense"} == set(LAYER_TYPES)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["models"] = {"every": {"layers": EVERY_LAYER_TYPE}}
+    config = model_config(params, "every")
+    table = shape_table(config)
+    assert table["agree"].all() and table["layer"].tolist()[:4] == [
+        "random_shift",
+        "random_flip",
+        "random_zoom",
+        "conv_1",
+    ]
+    metrics = {"every": {"epochs": 5, "params": 1, "train_accuracy": 0.5, "val_accuracy": 0.5, "test_accuracy": 0.5}}
+    row = comparison(params, metrics).iloc[0]
+    assert row["layers before the head"] == "Shift-Flip-Zoom-Conv4-Pool-Dropout0.2"
 
 
 def test_padding_amount():
@@ -79,12 +109,12 @@ def test_padding_amount():
 
 def test_layer_selection_works_for_a_one_conv_model():
     model = build_model(model_config(PARAMS, "cnn_64_1conv"))
-    assert [layer.name for layer in feature_layers(model)] == ["conv_1", "maxpool_1"]
+    assert [layer.name for layer in feature_layers(model)] == ["conv_1", "pool_1"]
     assert feature_layers(build_model(model_config(PARAMS, "dnn"))) == []
     images = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
     figure = activation_grid(model, images, [5, 7], np.array([0, 1]), np.array([0, 2]), channel=3)
     assert len(figure.axes) == 2 * 3  # two images, the input plus two layers each
-    assert figure.axes[1].get_title() == "conv_1\n26x26" and figure.axes[2].get_title() == "maxpool_1\n13x13"
+    assert figure.axes[1].get_title() == "conv_1\n26x26" and figure.axes[2].get_title() == "pool_1\n13x13"
     plt.close(figure)
 
 
@@ -104,7 +134,8 @@ def test_figures_stage_rejects_a_channel_the_model_does_not_have(workdir):
     params = yaml.safe_load((workdir / "params.yaml").read_text())
     params["report"]["activation_channel"] = 20
     (workdir / "params.yaml").write_text(yaml.safe_dump(params))
-    result = run_module("stages.figures", "cnn_16", cwd=workdir)
+    dirs = ("--data", "d", "--models-dir", "m", "--confusion-dir", "c", "--out-dir", "figures")
+    result = run_module("stages.figures", "cnn_16", *dirs, cwd=workdir)
     assert result.returncode == 1
     assert "error: params.yaml: report.activation_channel: 20 is not a channel of models.cnn_16" in result.stderr
     assert "Traceback" not in result.stderr

@@ -17,18 +17,18 @@ from pipeline.errors import PipelineError
 from pipeline.models import build_model, load_model
 from pipeline.params import TrainingSettings, model_config, training_settings
 from pipeline.runtime import pin_threads, seed_everything
-from tests.conftest import REPO
-from tests.test_models import config_of, tiny_dataset
+from tests.conftest import REPO, config_of
+from tests.test_models import tiny_dataset
 
 pin_threads(2)
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 SETTINGS = training_settings(PARAMS)
-SMALL = [
-    {"type": "conv", "filters": 4, "kernel": 3},
-    {"type": "maxpool", "pool": 2},
-    {"type": "flatten"},
-    {"type": "dense", "units": 10, "activation": "softmax"},
-]
+SMALL = {
+    "conv_1": {"type": "conv", "filters": 4, "kernel": 3},
+    "pool_1": {"type": "maxpool", "pool": 2},
+    "flatten": {"type": "flatten"},
+    "dense_1": {"type": "dense", "units": 10, "activation": "softmax"},
+}
 
 
 def study_model(name: str) -> keras.Model:
@@ -168,7 +168,7 @@ import sys
 from pipeline.runtime import seed_everything
 from pipeline.models import build_model
 from pipeline.training import save_model
-from tests.test_models import config_of
+from tests.conftest import config_of
 from tests.test_training import SMALL
 seed_everything(0)
 save_model(build_model(config_of(SMALL), precision=sys.argv[2]), __import__("pathlib").Path(sys.argv[1]))

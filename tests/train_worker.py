@@ -9,14 +9,15 @@ import sys
 
 import tensorflow as tf
 
-from pipeline.params import ModelConfig, TrainingSettings, layer_spec
+from pipeline.params import TrainingSettings
+from tests.conftest import config_of
 
-LAYERS = [
-    {"type": "conv", "filters": 8, "kernel": 3},
-    {"type": "maxpool", "pool": 2},
-    {"type": "flatten"},
-    {"type": "dense", "units": 10, "activation": "softmax"},
-]
+LAYERS = {
+    "conv_1": {"type": "conv", "filters": 8, "kernel": 3},
+    "pool_1": {"type": "maxpool", "pool": 2},
+    "flatten": {"type": "flatten"},
+    "dense_1": {"type": "dense", "units": 10, "activation": "softmax"},
+}
 
 
 def main() -> None:
@@ -29,8 +30,7 @@ def main() -> None:
     from tests.test_models import tiny_dataset  # pins 2 threads at import; configure() then sets 1
 
     chosen = configure(0, 1, strategy)
-    specs = tuple(layer_spec(layer, f"layers[{index}]") for index, layer in enumerate(LAYERS))
-    config = ModelConfig("worker", specs, "adam", 0.003, 16, 4, None)
+    config = config_of(LAYERS, learning_rate=0.003, batch_size=16, epochs=4)
     settings = TrainingSettings(64, "default", strategy, 4, "mixed_bfloat16")
     model, history = train(config, settings, 0, tiny_dataset(512, 0), tiny_dataset(256, 1), verbose=0, strategy=chosen)
     print(json.dumps({"replicas": model.distribute_strategy.num_replicas_in_sync,

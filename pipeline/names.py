@@ -1,0 +1,47 @@
+"""Names of models, variants and layers, and the output paths made from them.
+
+A name from params.yaml (or `dvc exp run -S`) reaches file paths and Keras, so it is held
+to a strict rule, and a path made from it is also checked to stay in its directory.
+"""
+
+import re
+from pathlib import Path
+
+from pipeline.errors import PipelineError
+
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+NAME_RULE = "1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit"
+
+
+def is_valid_name(name: object) -> bool:
+    return isinstance(name, str) and NAME.fullmatch(name) is not None
+
+
+def model_name(argument: str) -> str:
+    """The model named on a stage's command line: a name, or a DVC stage address `train@<name>`.
+
+    dvc.yaml passes "$DVC_STAGE" rather than interpolating the name into the shell command,
+    so that no name from params.yaml is ever parsed by the shell.
+    """
+    name = argument.rpartition("@")[2]
+    if not is_valid_name(name):
+        raise PipelineError(f"model name {name[:60]!r}: not a valid name ({NAME_RULE})")
+    return name
+
+
+def named_path(directory: Path, name: str, suffix: str = "") -> Path:
+    """directory/<name><suffix>, refused unless it resolves to a path inside `directory`."""
+    path = directory / f"{name}{suffix}"
+    if path.resolve().parent != directory.resolve() or not is_valid_name(name):
+        raise PipelineError(f"{path}: refused, a model's outputs must stay directly inside {directory}/")
+    return path
+
+
+def remove_old(*paths: Path) -> None:
+    """Delete a stage's previous outputs before it works, so that a failed run leaves none behind.
+
+    dvc.yaml marks outputs made from a name `persist`, which stops DVC from deleting them
+    itself before the name is checked; each path here comes from named_path, checked.
+    """
+    for path in paths:
+        path.unlink(missing_ok=True)

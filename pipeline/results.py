@@ -1,0 +1,50 @@
+"""Readers of what the stages write: training histories, metrics and test predictions.
+
+Each names the file and says to run `dvc repro` when it is missing or damaged.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import PipelineError
+from pipeline.fashion_mnist import CLASS_NAMES
+
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy")
+
+
+def read_history(path: Path) -> pd.DataFrame:
+    """A training history (Keras's CSVLogger) with at least one epoch, epochs counted from 1."""
+    try:
+        history = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise PipelineError(f"{path}: cannot read the training history ({error}); run `dvc repro`") from None
+    if history.empty or not set(HISTORY_COLUMNS) <= set(history):
+        raise PipelineError(f"{path}: no epochs with loss and accuracy recorded; run `dvc repro`")
+    return history.assign(epoch=history["epoch"] + 1)
+
+
+def read_metrics(path: Path) -> dict:
+    """A model's test metrics, as the evaluate stage wrote them."""
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise PipelineError(f"{path}: cannot read the metrics ({error}); run `dvc repro`") from None
+    if not isinstance(metrics, dict) or "test_accuracy" not in metrics:
+        raise PipelineError(f"{path}: no test accuracy in it; run `dvc repro`")
+    return metrics
+
+
+def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Actual and predicted class indices of every test image, from the evaluate stage's CSV."""
+    try:
+        table = pd.read_csv(path)
+        indices = {name: index for index, name in enumerate(CLASS_NAMES)}
+        actual, predicted = (table[column].map(indices) for column in ("actual", "predicted"))
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, KeyError) as error:
+        raise PipelineError(f"{path}: cannot read the test predictions ({error}); run `dvc repro`") from None
+    if actual.isna().any() or predicted.isna().any():
+        raise PipelineError(f"{path}: a class name that is not one of Fashion-MNIST's; run `dvc repro`")
+    return actual.to_numpy(int), predicted.to_numpy(int)

@@ -1,0 +1,55 @@
+"""dvc.yaml declares, for every stage, exactly the code it runs: its module and the pipeline/ modules
+it imports (directly, lazily inside functions, or through another pipeline module).
+
+A module that is missing would let a code change go unnoticed by `dvc repro`; one too many
+would rerun a stage for nothing.
+"""
+
+import ast
+import re
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import REPO
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The project modules a file imports anywhere in it, as paths relative to the repository."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        for name in names:
+            if name.split(".")[0] in ("pipeline", "stages"):
+                module = REPO / (name.replace(".", "/") + ".py")
+                found.add(
+                    str(module.relative_to(REPO)) if module.is_file() else name.replace(".", "/") + "/__init__.py"
+                )
+    return found
+
+
+def code_of(stage_module: str) -> set[str]:
+    """A stage module and every project module it reaches, pipeline/__init__.py included."""
+    seen, todo = set(), [stage_module]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo += imported_modules(REPO / module)
+    return {module for module in seen if not module.startswith("stages/__init__")} | {"pipeline/__init__.py"}
+
+
+def test_every_stage_depends_on_exactly_the_code_it_runs():
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    assert stages
+    for name, stage in stages.items():
+        body = stage.get("do", stage)
+        module = re.search(r"python -m (stages\.\w+)", body["cmd"])[1].replace(".", "/") + ".py"
+        declared = {dep for dep in body["deps"] if dep.endswith(".py")}
+        assert declared == code_of(module), f"{name}: declared {sorted(declared)}, runs {sorted(code_of(module))}"
+
+
+def test_imports_are_found_inside_functions_too():
+    assert "pipeline/training.py" in code_of("stages/train.py")  # imported inside main(), after TensorFlow's set-up
