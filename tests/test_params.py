@@ -169,20 +169,20 @@ def test_a_huge_bad_value_is_quoted_short():
 def test_model_names_are_checked_when_params_are_read(tmp_path, name):
     params = with_change(lambda p: p["models"].update({name: p["models"]["dnn"]}))
     path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
     with pytest.raises(PipelineError, match=r"models\..*: .* is not a valid name \(1 to 64 of a-z"):
         load_params(path)
 
 
 def test_study_variant_names_are_checked_too(tmp_path):
     params = with_change(lambda p: p["overfitting"]["models"].update({"../x": {}}))
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     with pytest.raises(PipelineError, match=r"overfitting\.models\.'\.\./x': '\.\./x' is not a valid name"):
         load_params(tmp_path / "params.yaml")
 
 
 def test_no_models_is_one_clear_error(tmp_path):
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(with_change(lambda p: p.update(models={}))))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(with_change(lambda p: p.update(models={})), sort_keys=False))
     with pytest.raises(PipelineError, match=r"params.yaml: models: declares no model"):
         load_params(tmp_path / "params.yaml")
 
@@ -243,7 +243,7 @@ def test_yaml_is_loaded_safely(tmp_path):
 
 def test_train_stage_checks_parameters_before_loading_data(workdir):
     params = with_change(lambda p: conv_1(p).update(kernel=29))
-    (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     result = run_module("stages.train", "cnn_16", *STAGE_DIRS, cwd=workdir)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (

@@ -66,7 +66,7 @@ def test_scale_gives_float32_in_unit_range_with_a_channel_axis():
 def prepare_in(workdir, **data):
     params = yaml.safe_load((workdir / "params.yaml").read_text())
     params["data"].update(data)
-    (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return run_module(
         "stages.prepare", "--raw", "data/raw", "--out", "data/prepared", "--summary", "reports/data.json", cwd=workdir
     )

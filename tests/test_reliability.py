@@ -72,7 +72,7 @@ def test_a_training_stage_killed_mid_epoch_leaves_no_model_or_history(workdir):
     """SIGKILL gives no chance to clean up: the outputs must simply never have been written."""
     params = yaml.safe_load((workdir / "params.yaml").read_text())
     params["models"]["cnn_64"]["epochs"] = 500
-    (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     data = prepared_dir(workdir / "prepared")
     model, history = workdir / "out" / "cnn_64.keras", workdir / "out" / "cnn_64.csv"
     process = start_module(
@@ -87,6 +87,20 @@ def test_a_training_stage_killed_mid_epoch_leaves_no_model_or_history(workdir):
     process.wait(timeout=30)
     assert not model.exists() and not history.exists()
     assert not any(path.suffix == ".keras" for path in model.parent.iterdir())
+
+
+def test_a_training_whose_loss_turns_nan_fails_and_saves_nothing(workdir):
+    """A learning rate of 1e30 diverges at once: Keras's TerminateOnNaN stops it, the stage says so."""
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    params["models"]["dnn"]["learning_rate"] = 1e30
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    data = prepared_dir(workdir / "prepared", count=200)
+    result = run_module(
+        "stages.train", "dnn", "--data", str(data), "--models-dir", "out", "--history-dir", "out", cwd=workdir
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "error: dnn: the training loss became NaN or infinite; lower the learning rate (1e+30)" in result.stderr
+    assert list((workdir / "out").iterdir()) == []
 
 
 def test_an_unwritable_output_directory_is_a_clear_error(workdir):
@@ -141,5 +155,5 @@ def test_no_shell_command_is_built_from_parameters():
     for stage in per_model:
         assert stage["cmd"].split()[3] == '"$DVC_STAGE"', stage["cmd"]
         for out in stage.get("outs", []) + stage.get("metrics", []):
-            (path, options), = out.items() if isinstance(out, dict) else [(out, {})]
+            ((path, options),) = out.items() if isinstance(out, dict) else [(out, {})]
             assert "${key}" not in path or options.get("persist") is True, path

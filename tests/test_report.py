@@ -133,7 +133,7 @@ def test_png_output_is_byte_for_byte_reproducible(tmp_path):
 def test_figures_stage_rejects_a_channel_the_model_does_not_have(workdir):
     params = yaml.safe_load((workdir / "params.yaml").read_text())
     params["report"]["activation_channel"] = 20
-    (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     dirs = ("--data", "d", "--models-dir", "m", "--confusion-dir", "c", "--out-dir", "figures")
     result = run_module("stages.figures", "cnn_16", *dirs, cwd=workdir)
     assert result.returncode == 1
