@@ -74,16 +74,15 @@ def shape_table(config: ModelConfig) -> pd.DataFrame:
 def render(name: str, table: pd.DataFrame) -> str:
     """The table for a 1,000-pixel page: window, stride and padding in one column, and each
     figure once, since the stage fails before writing when formula and Keras disagree."""
-    window = table["window"].where(
-        table["window"] == "", table["window"] + " /" + table["stride"] + " " + table["padding"]
-    )
+    described = table["window"] + " /" + table["stride"] + " " + table["padding"]
+    window = described.where(table["window"] != "", "")
     shown = pd.DataFrame(
         {
             "layer": table["layer"],
             "type": table["type"],
             "input": table["input"],
-            "window /stride padding": window,
-            "output side ⌊(i − f + 2p) / s⌋ + 1": table["output size arithmetic"],
+            "window": window,
+            "output side": table["output size arithmetic"],
             "output": table["output"],
             "parameters": table["parameter arithmetic"],
         }
@@ -94,8 +93,10 @@ def render(name: str, table: pd.DataFrame) -> str:
             "",
             shown.to_markdown(index=False, disable_numparse=True),
             "",
-            f"{int(table['parameters (Keras)'].sum()):,} parameters in all. Every output shape and parameter"
-            " count above is what Keras builds too (the stage checks each against Keras).",
+            "Window: size /stride padding. Output side: ⌊(i − f + 2p) / s⌋ + 1. Parameters: (f·f·c_in + 1)·c_out"
+            " for a convolution, (n_in + 1)·n_out for a dense layer.",
+            f"{int(table['parameters (Keras)'].sum()):,} parameters in all. Keras builds the same shapes and"
+            " parameter counts (the stage checks every layer against it).",
             "",
         ]
     )

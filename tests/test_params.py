@@ -1,11 +1,13 @@
 """Parameter checking: every mistake is one error naming the key, found before any data is read."""
 
 import copy
+import re
 
 import pytest
 import yaml
 
 from pipeline.errors import PipelineError
+from pipeline.layers import LAYER_TYPES
 from pipeline.params import data_settings, load_params, model_config, model_names, seed
 from tests.conftest import REPO, run_module
 
@@ -257,3 +259,19 @@ def test_train_stage_rejects_an_unknown_model(workdir):
     assert result.returncode == 1
     assert "error: params.yaml: models: no model named 'resnet'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def documented_arguments(text: str, pattern: str) -> dict[str, list[str]]:
+    """Layer type -> the argument names a document lists for it, in order."""
+    found = {}
+    for kind, listed in re.findall(pattern, text, flags=re.MULTILINE):
+        found[kind] = [re.sub(r"\s*\(.*", "", name).strip(" `") for name in (listed or "").split(",") if name.strip()]
+    return found
+
+
+def test_params_yaml_and_readme_document_every_layer_argument_the_checker_knows():
+    expected = {kind: list(layer.arguments) for kind, layer in LAYER_TYPES.items()}
+    in_params = documented_arguments((REPO / "params.yaml").read_text(), r"^#   (\w+)(?: +([^}\n]*?))?\s*(?:}.*)?$")
+    in_readme = documented_arguments((REPO / "README.md").read_text().replace("\n", " "), r"`(\w+)` \(([a-z0-9_, ]+)\)")
+    assert in_params == expected
+    assert {kind: in_readme.get(kind, []) for kind in expected} == expected
