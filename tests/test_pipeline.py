@@ -142,7 +142,7 @@ def test_editing_one_model_invalidates_only_its_stages(pipeline_copy):
     finally:
         params_path.write_text(original)
     assert changed == {"train@cnn_16", "evaluate@cnn_16", "shapes@cnn_16", "figures@cnn_16", "compare", "front_page"}
-    assert diff["params.yaml"] == {"models.cnn_16.layers.conv_1.filters": {"old": 16, "new": 24}}
+    assert diff["params.yaml"] == {"models.cnn_16.layers.conv_1.filters": {"old": 16, "new": 24, "diff": 8}}
     assert shown == readme_output("dvc params diff")
 
 
@@ -216,7 +216,9 @@ def test_queued_sweep_runs_two_experiments_in_parallel(pipeline_copy):
         filters = data["params"]["params.yaml"]["data"]["models"]["cnn_16"]["layers"]["conv_1"]["filters"]
         results[filters] = data["metrics"]["reports/metrics/cnn_16.json"]["data"]["test_accuracy"]
         diff = json.loads(dvc("params", "diff", "HEAD", revision["rev"], "--json", cwd=pipeline_copy).stdout)
-        assert diff["params.yaml"] == {"models.cnn_16.layers.conv_1.filters": {"old": 16, "new": filters}}
+        assert diff["params.yaml"] == {
+            "models.cnn_16.layers.conv_1.filters": {"old": 16, "new": filters, "diff": filters - 16}
+        }
     assert set(results) == {8, 24} and all(0.4 < accuracy <= 1 for accuracy in results.values())
     table = dvc("exp", "show", "--only-changed", "--drop", ONLY_TEST_ACCURACY, cwd=pipeline_copy).stdout
     assert max(map(len, table.splitlines())) <= 160, table
