@@ -106,6 +106,9 @@ class Problems:
     def add(self, key: str, message: str) -> None:
         self.found.append(f"{key}: {message}")
 
+    def add_error(self, error: PipelineError) -> None:
+        self.found.append(str(error).removeprefix(f"{PARAMS_FILE}: "))
+
     def raise_any(self) -> None:
         if self.found:
             raise PipelineError(f"{PARAMS_FILE}: " + "; ".join(self.found))
@@ -160,7 +163,7 @@ def arguments(block: dict, allowed: dict[str, Argument], where: str, problems: P
         try:
             values[name] = checked(value, argument, f"{where}.{name}")
         except PipelineError as error:
-            problems.found.append(str(error).removeprefix(f"{PARAMS_FILE}: "))
+            problems.add_error(error)
     return values
 
 
@@ -280,7 +283,7 @@ def layer_specs(declared: object, key: str, problems: Problems) -> list[dict]:
             check_name(name, f"{key}.{quote(name)}")
             layer = typed(layer, dict, where)
         except PipelineError as error:
-            problems.found.append(str(error).removeprefix(f"{PARAMS_FILE}: "))
+            problems.add_error(error)
             continue
         kind = layer.get("type")
         if kind not in LAYER_TYPES:
