@@ -7,9 +7,9 @@ list of models below their floor.
 import sys
 from pathlib import Path
 
-from pipeline.errors import PipelineError, run
+from pipeline.errors import run
 from pipeline.names import named_path
-from pipeline.params import load_params, model_names, typed
+from pipeline.params import load_params, model_names, quality_floors
 from pipeline.results import read_metrics
 
 METRICS_DIR = Path("reports/metrics")
@@ -26,20 +26,15 @@ def failures(floors: dict[str, float], accuracies: dict[str, float]) -> list[str
 
 def main() -> None:
     params = load_params()
-    floors = typed(params.get("gates", {}).get("min_test_accuracy", {}), dict, "gates.min_test_accuracy")
+    floors = quality_floors(params)
     names = model_names(params)
-    for name in floors:
-        if name not in names:
-            raise PipelineError(f"params.yaml: gates.min_test_accuracy.{name}: no such model")
     accuracies = {}
     for name in names:
         accuracies[name] = read_metrics(named_path(METRICS_DIR, name, ".json"))["test_accuracy"]
         floor = floors.get(name)
         status = "no floor" if floor is None else f"floor {floor:.4f}: {'ok' if accuracies[name] >= floor else 'BELOW'}"
         print(f"{name:<24} test accuracy {accuracies[name]:.4f}  {status}")
-    below = failures(
-        {name: typed(floor, float, f"gates.min_test_accuracy.{name}") for name, floor in floors.items()}, accuracies
-    )
+    below = failures(floors, accuracies)
     if below:
         print("Quality gates failed:\n  " + "\n  ".join(below), file=sys.stderr)
         sys.exit(1)

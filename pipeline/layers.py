@@ -6,12 +6,32 @@ Keras is imported only when a layer is built: checking parameters never starts T
 """
 
 import math
+import re
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.shapes import output_size
 
 REQUIRED = object()  # an argument's default when it has none
+QUOTED = 60  # characters of a bad value quoted in an error message
+SHORT = reprlib.Repr()  # bounded as it is built: a nested value never becomes a huge string
+SHORT.maxlevel, SHORT.maxlist, SHORT.maxdict = 2, 4, 4
+SHORT.maxstring = SHORT.maxlong = SHORT.maxother = QUOTED
+
+
+def quote(value: object) -> str:
+    """A value as text for an error line, at most QUOTED characters: a hostile value may be huge,
+    deeply nested or full of line breaks, and is never written out whole."""
+    text = "null" if value is None else " ".join(SHORT.repr(value).split())
+    return text if len(text) <= QUOTED else text[: QUOTED - 1] + "…"
+
+
+def key_text(key: object) -> str:
+    """A mapping key for an error line: as it is when it is a plain word, else quoted."""
+    return key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", key) else quote(key)
+
+
 Shape = tuple[int, ...]
 
 
@@ -29,11 +49,11 @@ class Argument:
 
 
 def positive(value: float) -> str | None:
-    return None if value > 0 else f"must be positive, got {value}"
+    return None if value > 0 else f"must be positive, got {quote(value)}"
 
 
 def non_negative(value: float) -> str | None:
-    return None if value >= 0 else f"must be zero or positive, got {value}"
+    return None if value >= 0 else f"must be zero or positive, got {quote(value)}"
 
 
 def within(low: float, high: float, closed_low: bool = False, closed_high: bool = False) -> Callable:
@@ -43,14 +63,14 @@ def within(low: float, high: float, closed_low: bool = False, closed_high: bool 
         above = value >= low if closed_low else value > low
         below = value <= high if closed_high else value < high
         interval = f"{'[' if closed_low else '('}{low:g}, {high:g}{']' if closed_high else ')'}"
-        return None if above and below else f"must be in {interval}, got {value}"
+        return None if above and below else f"must be in {interval}, got {quote(value)}"
 
     return check
 
 
 def one_of(*choices: str) -> Callable:
     def check(value: str) -> str | None:
-        return None if value in choices else f"{value!r} is not one of {', '.join(choices)}"
+        return None if value in choices else f"{quote(value)} is not one of {', '.join(choices)}"
 
     return check
 
@@ -67,7 +87,7 @@ def window_shape(layer: dict, shape: Shape) -> Shape:
     height, width, channels = shape
     if layer["padding"] == "valid" and window > min(height, width):
         what = "kernel" if "kernel" in layer else "pool"
-        raise ValueError(f"{what} {window} is larger than its {height}x{width} input")
+        raise ValueError(f"{what} {quote(window)} is larger than its {height}x{width} input")
     sides = [output_size(side, window, layer["strides"], layer["padding"]) for side in (height, width)]
     return (*sides, layer.get("filters", channels))
 

@@ -7,19 +7,33 @@ checked as soon as params.yaml is read: lower-case letters, digits, `_` and `-`.
 """
 
 import math
+import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from pipeline.errors import PipelineError
 from pipeline.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_COUNT
-from pipeline.layers import LAYER_TYPES, REQUIRED, Argument, layer_output_shape, non_negative, one_of, positive, within
+from pipeline.layers import (
+    LAYER_TYPES,
+    QUOTED,
+    REQUIRED,
+    Argument,
+    key_text,
+    layer_output_shape,
+    non_negative,
+    one_of,
+    positive,
+    quote,
+    within,
+)
 from pipeline.names import NAME_RULE, is_valid_name
 
 PARAMS_FILE = Path("params.yaml")
 INPUT_SHAPE = (IMAGE_SIDE, IMAGE_SIDE, 1)
-QUOTED = 60  # characters of a bad value quoted in an error message
 OLD_FORM = (
     "is a list, the old form; declare a mapping from layer name to layer, e.g. "
     "`conv_1: {type: conv, filters: 32}`, `pool_1: {type: maxpool}`, `flatten: {type: flatten}`"
@@ -74,6 +88,7 @@ class ModelConfig:
     stop_at_accuracy: float | None
     early_stopping_patience: int | None = None
     train_fraction: float = 1.0
+    head_size: int = 0  # how many of `layers`, at the end, are the head
 
 
 @dataclass(frozen=True)
@@ -85,12 +100,6 @@ class TrainingSettings:
     strategy: str
     fast_batch_multiplier: int
     fast_precision: str
-
-
-def quote(value: object) -> str:
-    """A value as YAML-ish text, cut to QUOTED characters: a hostile value may be huge."""
-    text = "null" if value is None else repr(value)
-    return text if len(text) <= QUOTED else text[: QUOTED - 1] + "…"
 
 
 def fail(key: str, message: str) -> PipelineError:
@@ -122,6 +131,8 @@ def typed(value: object, kind: type, key: str) -> object:
     if value is None:
         raise fail(key, f"expected {TYPE_NAMES[kind]}, got null")
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > sys.float_info.max:
+            raise fail(key, f"expected {TYPE_NAMES[kind]}, got {quote(value)}")
         return float(value)
     if isinstance(value, bool) or not isinstance(value, kind):
         raise fail(key, f"expected {TYPE_NAMES[kind]}, got {quote(value)}")
@@ -146,7 +157,7 @@ def arguments(block: dict, allowed: dict[str, Argument], where: str, problems: P
     for key in block:
         if key not in allowed and key not in also:
             expected = ", ".join([*also, *allowed]) or "no arguments"
-            problems.add(f"{where}.{key}", f"unknown key (expected {expected})")
+            problems.add(f"{where}.{key_text(key)}", f"unknown key (expected {expected})")
     values = {}
     for name, argument in allowed.items():
         if name in block:
@@ -173,36 +184,51 @@ def section(params: dict, key: str) -> dict:
     return typed(params[key], dict, key)
 
 
-def check_name(name: object, key: str) -> None:
+def check_name(name: object, key: str, reserved: tuple[str, ...] = ()) -> None:
+    """A name of the rule (pipeline/names.py), and not one the pipeline's own outputs use."""
     if not is_valid_name(name):
         raise fail(key, f"{quote(name)} is not a valid name ({NAME_RULE})")
+    if name in reserved:
+        raise fail(key, f"{name!r} is reserved (taken by the pipeline's own outputs); choose another name")
 
 
 def check_model_names(params: dict) -> None:
-    """Model and variant names become file paths and command arguments: check them all first."""
-    blocks = {"models": params.get("models")}
+    """Model and variant names become file paths and command arguments: check them all first.
+
+    reports/figures/ holds a folder per model and the overfitting study's folder, which holds
+    a figure per variant and overlay.png: those names are reserved.
+    """
+    blocks = {"models": (params.get("models"), STUDIES)}
     for study in STUDIES:
-        if isinstance(params.get(study), dict):
-            blocks[f"{study}.models"] = params[study].get("models")
-    for where, models in blocks.items():
+        if study in params:
+            blocks[f"{study}.models"] = (section(params, study).get("models"), ("overlay",))
+    for where, (models, reserved) in blocks.items():
+        if models is None:
+            raise fail(where, "missing; declare at least one model")
         models = typed(models, dict, where)
         if not models:
             raise fail(where, "declares no model; declare at least one")
         for name in models:
-            check_name(name, f"{where}.{quote(name)}")
+            check_name(name, f"{where}.{key_text(name)}", reserved)
 
 
 def load_params(path: Path = PARAMS_FILE) -> dict:
-    """Parse params.yaml with yaml.safe_load (no arbitrary objects) and check its names."""
+    """Parse params.yaml as DVC does (YAML 1.2, safe: no arbitrary objects) and check its names.
+
+    The same parser as DVC's `-S` (ruamel.yaml) reads `1e-05` as the number DVC wrote, and
+    refuses a key written twice instead of keeping the last.
+    """
     try:
-        params = yaml.safe_load(path.read_text())
+        params = YAML(typ="safe").load(path.read_bytes())
     except OSError as error:
         raise PipelineError(f"{path}: cannot read ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = getattr(error, "problem", None) or error
+        reason = textwrap.shorten(str(error.problem or error), 2 * QUOTED, placeholder="…")
         raise PipelineError(f"{path}: not valid YAML{where} ({reason})") from None
+    except (YAMLError, UnicodeDecodeError, ValueError, RecursionError) as error:  # bad bytes, huge or deep values
+        raise PipelineError(f"{path}: not valid YAML ({type(error).__name__})") from None
     if not isinstance(params, dict):
         raise PipelineError(f"{path}: expected a mapping of parameters at the top level")
     check_model_names(params)
@@ -210,7 +236,7 @@ def load_params(path: Path = PARAMS_FILE) -> dict:
 
 
 def seed(params: dict) -> int:
-    return checked(params.get("seed"), Argument(int, REQUIRED, non_negative), "seed")
+    return checked(params.get("seed"), Argument(int, REQUIRED, within(0, 2**32 - 1, True, True)), "seed")
 
 
 def threads(params: dict) -> int:
@@ -280,13 +306,13 @@ def layer_specs(declared: object, key: str, problems: Problems) -> list[dict]:
     for name, layer in declared.items():
         where = f"{key}.{name}"
         try:
-            check_name(name, f"{key}.{quote(name)}")
+            check_name(name, f"{key}.{key_text(name)}", reserved=("input_layer",))  # Keras's name for the input
             layer = typed(layer, dict, where)
         except PipelineError as error:
             problems.add_error(error)
             continue
         kind = layer.get("type")
-        if kind not in LAYER_TYPES:
+        if not isinstance(kind, str) or kind not in LAYER_TYPES:
             expected = ", ".join(LAYER_TYPES)
             problems.add(f"{where}.type", f"unknown layer type {quote(kind)} (expected one of {expected})")
             continue
@@ -338,14 +364,16 @@ def model_config(params: dict, name: str, study: str | None = None) -> ModelConf
             if key in MODEL_KEYS:
                 origin[key] = where
             else:
-                problems.add(f"{where}.{key}", f"unknown key (expected one of {', '.join(MODEL_KEYS)})")
-    layers, keys = [], []
+                problems.add(f"{where}.{key_text(key)}", f"unknown key (expected one of {', '.join(MODEL_KEYS)})")
+    layers, keys, head_size = [], [], 0
     for part in ("layers", "head"):
         if part not in origin:
             problems.add(f"{list(blocks)[-1]}.{part}", "missing (and not set in defaults)")
             continue
         key = f"{origin[part]}.{part}"
-        for spec in layer_specs(blocks[origin[part]][part], key, problems):
+        specs = layer_specs(blocks[origin[part]][part], key, problems)
+        head_size = len(specs) if part == "head" else 0
+        for spec in specs:
             if spec["name"] in (layer["name"] for layer in layers):
                 problems.add(f"{key}.{spec['name']}", "a layer of this name comes earlier; layer names must be unique")
             layers.append(spec)
@@ -359,7 +387,7 @@ def model_config(params: dict, name: str, study: str | None = None) -> ModelConf
     if not layers:
         raise fail(f"{list(blocks)[-1]}.layers", "the model has no layers")
     check_shapes(layers, keys)
-    return ModelConfig(name=name, layers=tuple(layers), **settings)
+    return ModelConfig(name=name, layers=tuple(layers), head_size=head_size, **settings)
 
 
 TRAINING_SECTION = {
@@ -385,3 +413,38 @@ def training_settings(params: dict) -> TrainingSettings:
         fast_batch_multiplier=fast["batch_multiplier"],
         fast_precision=fast["precision"],
     )
+
+
+ACCURACY = Argument(float, REQUIRED, within(0, 1, closed_low=True, closed_high=True))
+REFERENCE = {name: Argument(float, None, ACCURACY.check, nullable=True) for name in ("train_accuracy", "test_accuracy")}
+
+
+def per_model(params: dict, where: str, block: object) -> dict:
+    """A mapping under `where` whose keys must all be declared models."""
+    block = typed(block, dict, where)
+    unknown = [name for name in block if name not in model_names(params)]
+    if unknown:
+        raise fail(f"{where}.{key_text(unknown[0])}", f"no such model (known: {', '.join(model_names(params))})")
+    return block
+
+
+def quality_floors(params: dict) -> dict[str, float]:
+    """`gates.min_test_accuracy`: each model's lowest acceptable test accuracy (none: no floor)."""
+    gates = typed(params.get("gates", {}), dict, "gates")
+    problems = Problems()
+    arguments(gates, {"min_test_accuracy": Argument(dict, {})}, "gates", problems)
+    problems.raise_any()
+    floors = per_model(params, "gates.min_test_accuracy", gates.get("min_test_accuracy", {}))
+    return {name: checked(floor, ACCURACY, f"gates.min_test_accuracy.{name}") for name, floor in floors.items()}
+
+
+def reference_accuracies(params: dict) -> dict[str, dict]:
+    """`reference`: the course note's training and test accuracy of a model, where it gives them."""
+    reference = per_model(params, "reference", params.get("reference", {}))
+    problems = Problems()
+    checked_reference = {
+        name: arguments(typed(block, dict, f"reference.{name}"), REFERENCE, f"reference.{name}", problems)
+        for name, block in reference.items()
+    }
+    problems.raise_any()
+    return checked_reference

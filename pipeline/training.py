@@ -22,11 +22,13 @@ import tensorflow as tf
 
 from pipeline.arrays import stratified_sample
 from pipeline.errors import PipelineError
+from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.models import build_model
 from pipeline.params import ModelConfig, TrainingSettings
 
 Split = tuple[np.ndarray, np.ndarray]
 ARCHIVE_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip entry can carry
+CLASSES = len(CLASS_NAMES)
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,13 @@ def training_share(split: Split, fraction: float, seed: int) -> Split:
     """A stratified `fraction` of the training images (all of them at 1.0)."""
     if fraction >= 1:
         return split
-    keep = stratified_sample(split[1], round(fraction * len(split[1])), np.random.default_rng(seed))
+    count = round(fraction * len(split[1]))
+    if count < CLASSES:
+        raise PipelineError(
+            f"params.yaml: train_fraction {fraction:g} of {len(split[1])} training images leaves {count};"
+            f" at least {CLASSES}, one per class, are needed"
+        )
+    keep = stratified_sample(split[1], count, np.random.default_rng(seed))
     return split[0][keep], split[1][keep]
 
 

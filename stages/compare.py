@@ -15,7 +15,7 @@ from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.layers import describe
 from pipeline.names import named_path
-from pipeline.params import load_params, model_config, model_names
+from pipeline.params import load_params, model_config, model_names, reference_accuracies
 from pipeline.results import read_history, read_metrics, read_predictions
 
 CURVE_COLUMNS = ["model", "epoch", "accuracy", "val_accuracy", "loss", "val_loss"]
@@ -27,13 +27,14 @@ def accuracy(value: float | None) -> str:
 
 def comparison(params: dict, metrics: dict[str, dict]) -> pd.DataFrame:
     """One row per model: size, training, accuracies, and the source's accuracies."""
-    reference = params.get("reference") or {}
+    reference = reference_accuracies(params)
     rows = []
     for name, result in metrics.items():
         config, source = model_config(params, name), reference.get(name, {})
-        own_layers = config.layers[: len(params["models"][name]["layers"])]
+        own_layers = config.layers[: len(config.layers) - config.head_size]
         epochs = str(result["epochs"]) + (f" of {config.epochs}" if result["epochs"] < config.epochs else "")
-        gap = 100 * (result["test_accuracy"] - source["test_accuracy"]) if source else None
+        source_test = source.get("test_accuracy")
+        gap = None if source_test is None else 100 * (result["test_accuracy"] - source_test)
         rows.append(
             {
                 "model": name,

@@ -17,7 +17,6 @@ from pipeline.arrays import load_split
 from pipeline.cli import directory, model_parser
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.models import load_model
 from pipeline.names import named_path, remove_old
 from pipeline.params import load_params, model_config
 from pipeline.results import read_history
@@ -61,6 +60,8 @@ def main() -> None:
     remove_old(metrics_path, *filter(None, [confusion_path]))
 
     history = read_history(named_path(args.history_dir, name, ".csv"))
+    from pipeline.models import load_model  # starts TensorFlow: only once the arguments are checked
+
     model = load_model(named_path(args.models_dir, name, ".keras"))
     images, labels = load_split(args.data, "test")
     scores, predicted = score_on_test_set(model, images, labels)

@@ -21,8 +21,9 @@ from pipeline.arrays import load_split
 from pipeline.cli import directory, model_parser
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES
+from pipeline.layers import layer_output_shape
 from pipeline.names import named_path
-from pipeline.params import ReportSettings, load_params, model_config, report_settings
+from pipeline.params import INPUT_SHAPE, ModelConfig, ReportSettings, load_params, model_config, report_settings
 from pipeline.plotting import ACTIVATION_CMAP, IMAGE_CMAP, KERNEL_CMAP, blank, image_grid, plt, save
 from pipeline.results import read_predictions
 
@@ -32,6 +33,16 @@ FEATURE_LAYERS = ("Conv2D", "MaxPooling2D")
 def feature_layers(model) -> list:
     """The convolution and pooling layers, chosen by type so any architecture works."""
     return [layer for layer in model.layers if type(layer).__name__ in FEATURE_LAYERS]
+
+
+def feature_channels(config: ModelConfig) -> list[int]:
+    """The channels of every convolution's and pooling's output, from the shape arithmetic."""
+    channels, shape = [], INPUT_SHAPE
+    for layer in config.layers:
+        shape = layer_output_shape(layer, shape)
+        if layer["type"] in ("conv", "maxpool"):
+            channels.append(shape[-1])
+    return channels
 
 
 def feature_maps(model, layers: list, images: np.ndarray) -> list[np.ndarray]:
@@ -70,8 +81,12 @@ def activation_grid(model, images: np.ndarray, indices, labels, predicted, chann
     return figure
 
 
+def first_convolution(model):
+    return next((layer for layer in model.layers if type(layer).__name__ == "Conv2D"), None)
+
+
 def channel_grid(model, image: np.ndarray, index: int) -> plt.Figure:
-    first = feature_layers(model)[0]
+    first = first_convolution(model)
     (maps,) = feature_maps(model, [first], image[np.newaxis])
     count = maps.shape[-1]
     figure, cells = image_grid(count, math.ceil(math.sqrt(count)), cell=(1.1, 1.2))
@@ -83,7 +98,7 @@ def channel_grid(model, image: np.ndarray, index: int) -> plt.Figure:
 
 
 def kernel_grid(model) -> plt.Figure:
-    first = feature_layers(model)[0]
+    first = first_convolution(model)
     kernels = first.get_weights()[0][:, :, 0, :]  # (f, f, filters) for the single input channel
     count = kernels.shape[-1]
     figure, cells = image_grid(count, math.ceil(math.sqrt(count)), cell=(1.0, 1.1))
@@ -136,6 +151,8 @@ def render(name: str, model, images, labels, predicted, settings: ReportSettings
         model, images[chosen], chosen, labels[chosen], predicted[chosen], settings.activation_channel
     )
     save(grid, out_dir / "activations.png")
+    if first_convolution(model) is None:
+        return
     save(channel_grid(model, images[chosen[0]], chosen[0]), out_dir / "first_conv_channels.png")
     save(kernel_grid(model), out_dir / "first_conv_kernels.png")
 
@@ -151,11 +168,11 @@ def main() -> None:
     params = load_params()
     config = model_config(params, name)
     settings = report_settings(params)
-    narrowest = min((layer["filters"] for layer in config.layers if layer["type"] == "conv"), default=None)
+    narrowest = min(feature_channels(config), default=None)
     if narrowest is not None and settings.activation_channel >= narrowest:
         raise PipelineError(
             f"params.yaml: report.activation_channel: {settings.activation_channel} is not a channel of "
-            f"models.{name}, whose narrowest convolution has {narrowest} filters"
+            f"models.{name}, whose narrowest convolution or pooling output has {narrowest} channels"
         )
     out_dir = named_path(args.out_dir, name)  # never anything but the model's own folder
     shutil.rmtree(out_dir, ignore_errors=True)

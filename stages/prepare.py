@@ -17,7 +17,7 @@ from pipeline.arrays import stratified_sample
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
 from pipeline.idx import read_images_and_labels
-from pipeline.params import DataSettings, data_settings, load_params, seed
+from pipeline.params import DataSettings, data_settings, load_params, quote, seed
 
 SPLITS = ("train", "validation", "test")
 
@@ -56,7 +56,7 @@ def split(
     train = np.setdiff1d(np.arange(len(labels)), held_out)
     if len(train) < len(CLASS_NAMES):
         raise PipelineError(
-            f"params.yaml: data.subset ({settings.subset}) and data.validation_fraction"
+            f"params.yaml: data.subset ({quote(settings.subset)}) and data.validation_fraction"
             f" ({settings.validation_fraction}) leave {len(train)} training images; at least"
             f" {len(CLASS_NAMES)}, one per class, are needed"
         )

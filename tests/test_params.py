@@ -8,7 +8,15 @@ import yaml
 
 from pipeline.errors import PipelineError
 from pipeline.layers import LAYER_TYPES
-from pipeline.params import data_settings, load_params, model_config, model_names, seed
+from pipeline.params import (
+    data_settings,
+    load_params,
+    model_config,
+    model_names,
+    quality_floors,
+    reference_accuracies,
+    seed,
+)
 from tests.conftest import REPO, run_module
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -162,7 +170,7 @@ def test_every_problem_of_a_model_is_reported_at_once():
 def test_a_huge_bad_value_is_quoted_short():
     with pytest.raises(PipelineError) as error:
         model_config(with_change(lambda p: conv_1(p).update(filters="x" * 100_000)), "cnn_16")
-    assert len(str(error.value)) < 200 and str(error.value).endswith("…")
+    assert len(str(error.value)) < 140 and "..." in str(error.value)
 
 
 @pytest.mark.parametrize(
@@ -275,3 +283,123 @@ def test_params_yaml_and_readme_document_every_layer_argument_the_checker_knows(
     in_readme = documented_arguments((REPO / "README.md").read_text().replace("\n", " "), r"`(\w+)` \(([a-z0-9_, ]+)\)")
     assert in_params == expected
     assert {kind: in_readme.get(kind, []) for kind in expected} == expected
+
+
+def load_text(tmp_path, text: str | bytes) -> dict:
+    path = tmp_path / "params.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return load_params(path)
+
+
+def test_numbers_are_read_as_dvc_writes_them(tmp_path):
+    """`dvc exp run -S defaults.learning_rate=0.00001` writes 1e-05, a number in YAML 1.2 (not in 1.1)."""
+    from dvc.utils.hydra import apply_overrides
+
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    apply_overrides(tmp_path / "params.yaml", ["defaults.learning_rate=0.00001"])
+    assert "learning_rate: 1e-05" in (tmp_path / "params.yaml").read_text()
+    assert model_config(load_params(tmp_path / "params.yaml"), "cnn_16").learning_rate == 1e-05
+
+
+BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("seed: 0\nseed: 1\n", "not valid YAML at line 2, column 1 (found duplicate key"),
+        (b"seed: \xff\n", "not valid YAML (ReaderError)"),
+        ("seed: " + "[" * 2000 + "]" * 2000 + "\nmodels: {dnn: {}}\n", "seed: expected an integer, got [[[...]]]"),
+        ("seed: " + "9" * 5000 + "\n", "not valid YAML (ValueError)"),
+        ("seed: 4294967296\nmodels: {dnn: {}}\n", "seed: must be in [0, 4.29497e+09]"),
+        (
+            BILLION_LAUGHS + "seed: *i\nmodels: {dnn: {}}\n",
+            "seed: expected an integer, got [[[...], [...]",
+        ),
+        ("models: {overfitting: {}}\n", "models.overfitting: 'overfitting' is reserved"),
+        (
+            "models: {dnn: {}}\noverfitting: {models: {overlay: {}}}\n",
+            "overfitting.models.overlay: 'overlay' is reserved",
+        ),
+        ("seed: 0\n", "models: missing; declare at least one model"),
+    ],
+    ids=[
+        "duplicate key",
+        "not UTF-8",
+        "deep",
+        "huge integer",
+        "seed too large",
+        "alias bomb",
+        "reserved",
+        "overlay",
+        "none",
+    ],
+)
+def test_hostile_files_are_one_short_error(tmp_path, text, message):
+    with pytest.raises(PipelineError) as error:
+        params = load_text(tmp_path, text)
+        seed(params)
+    assert message in str(error.value) and len(str(error.value).splitlines()) == 1 and len(str(error.value)) < 300
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda p: p["defaults"].update(learning_rate=10**400),
+            "defaults.learning_rate: expected a finite number, got",
+        ),
+        (
+            lambda p: conv_1(p).update(type=["flatten"]),
+            "models.cnn_16.layers.conv_1.type: unknown layer type ['flatten']",
+        ),
+        (lambda p: p["defaults"].update({"bad\nkey": 1}), "defaults.'bad\\nkey': unknown key"),
+        (lambda p: layers_of(p, "cnn_16").update(input_layer={"type": "flatten"}), "'input_layer' is reserved"),
+    ],
+)
+def test_more_hostile_values_are_one_error(change, message):
+    with pytest.raises(PipelineError) as error:
+        model_config(with_change(change), "cnn_16")
+    assert message in str(error.value) and len(str(error.value).splitlines()) == 1, str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("gates", "message"),
+    [
+        (None, "gates: expected a mapping, got null"),
+        ({"min_test_accuracy": {"dnn": "0.8"}}, "gates.min_test_accuracy.dnn: expected a finite number, got '0.8'"),
+        (
+            {"min_test_accuracy": {"dnn": float("nan")}},
+            "gates.min_test_accuracy.dnn: expected a finite number, got nan",
+        ),
+        ({"min_test_accuracy": {"dnn": -1}}, "gates.min_test_accuracy.dnn: must be in [0, 1], got -1.0"),
+        ({"min_test_accuracy": {"resnet": 0.9}}, "gates.min_test_accuracy.resnet: no such model"),
+        ({"max_loss": 1}, "gates.max_loss: unknown key"),
+    ],
+)
+def test_bad_quality_floors(gates, message):
+    with pytest.raises(PipelineError, match=re.escape(message)):
+        quality_floors(with_change(lambda p: p.update(gates=gates)))
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        ([1], "reference: expected a mapping, got [1]"),
+        ({"dnn": None}, "reference.dnn: expected a mapping, got null"),
+        ({"dnn": {"test_accuracy": True}}, "reference.dnn.test_accuracy: expected a finite number, got True"),
+        ({"dnn": {"test_accuracy": 1.5}}, "reference.dnn.test_accuracy: must be in [0, 1], got 1.5"),
+        ({"dnn": {"top5": 0.9}}, "reference.dnn.top5: unknown key"),
+    ],
+)
+def test_bad_reference_figures(reference, message):
+    with pytest.raises(PipelineError, match=re.escape(message)):
+        reference_accuracies(with_change(lambda p: p.update(reference=reference)))
+
+
+def test_reference_figures_may_be_partial():
+    params = with_change(lambda p: p.update(reference={"dnn": {"train_accuracy": 0.9}}))
+    assert reference_accuracies(params) == {"dnn": {"train_accuracy": 0.9, "test_accuracy": None}}

@@ -15,7 +15,7 @@ from pipeline.params import model_config, model_names
 from pipeline.plotting import plt, save
 from pipeline.shapes import padding_amount, parameter_count
 from stages.compare import comparison
-from stages.figures import activation_grid, feature_layers
+from stages.figures import activation_grid, feature_channels, feature_layers
 from stages.shapes import shape_table
 from tests.conftest import REPO, run_module
 
@@ -162,3 +162,20 @@ def test_broken_links_are_found(tmp_path):
     page = tmp_path / "README.md"
     page.write_text("![a](here.png) [b](missing/) ![c](gone.png) [d](https://example.com)")
     assert broken_links(page) == ["missing/", "gone.png"]
+
+
+def test_the_channel_check_counts_a_pooling_before_the_first_convolution():
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["models"] = {"pooled": {"layers": {
+        "pool_1": {"type": "maxpool"}, "conv_1": {"type": "conv", "filters": 8}, "flatten": {"type": "flatten"},
+    }}}  # fmt: skip
+    assert feature_channels(model_config(params, "pooled")) == [1, 8]
+
+
+def test_a_model_whose_layers_come_from_defaults_is_described():
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["defaults"]["layers"] = {"flatten": {"type": "flatten"}}
+    params["models"] = {"plain": {}}
+    metrics = {"plain": {"epochs": 5, "params": 1, "train_accuracy": 0.5, "val_accuracy": 0.5, "test_accuracy": 0.5}}
+    params["reference"] = {}
+    assert comparison(params, metrics).iloc[0]["layers before the head"] == "Flatten"

@@ -238,3 +238,8 @@ def test_multi_worker_strategy_trains_from_tf_config(single_device):
     config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}})
     result = result_of(worker("multi_worker", 1, {"TF_CONFIG": config}))
     assert result == single_device
+
+
+def test_a_train_fraction_that_leaves_fewer_images_than_classes_is_an_error():
+    with pytest.raises(PipelineError, match=r"train_fraction 0.01 of 256 training images leaves 3; at least 10"):
+        training.training_share(tiny_dataset(256), 0.01, seed=0)
