@@ -86,7 +86,7 @@ EVERY_LAYER_TYPE = {
 def test_a_top_level_model_with_every_layer_type_builds_and_is_reported():
     assert {layer["type"] for layer in EVERY_LAYER_TYPE.values()} | {"dense"} == set(LAYER_TYPES)
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["models"] = {"every": {"layers": EVERY_LAYER_TYPE}}
+    params["models"], params["reference"] = {"every": {"layers": EVERY_LAYER_TYPE}}, {}
     config = model_config(params, "every")
     table = shape_table(config)
     assert table["agree"].all() and table["layer"].tolist()[:4] == [
