@@ -166,9 +166,10 @@ def arguments(block: dict, allowed: dict[str, Argument], where: str, problems: P
             problems.add(f"{where}.{name}", "required")
             continue
         elif callable(argument.default):
-            if problems.found:  # it derives from an argument before it, which may be the bad one
+            try:
+                value = argument.default(values)
+            except KeyError:  # it derives from an argument before it, which is bad and reported
                 continue
-            value = argument.default(values)
         else:
             value = argument.default
         try:
@@ -432,9 +433,9 @@ def quality_floors(params: dict) -> dict[str, float]:
     """`gates.min_test_accuracy`: each model's lowest acceptable test accuracy (none: no floor)."""
     gates = typed(params.get("gates", {}), dict, "gates")
     problems = Problems()
-    arguments(gates, {"min_test_accuracy": Argument(dict, {})}, "gates", problems)
+    declared = arguments(gates, {"min_test_accuracy": Argument(dict, {})}, "gates", problems)
     problems.raise_any()
-    floors = per_model(params, "gates.min_test_accuracy", gates.get("min_test_accuracy", {}))
+    floors = per_model(params, "gates.min_test_accuracy", declared["min_test_accuracy"])
     return {name: checked(floor, ACCURACY, f"gates.min_test_accuracy.{name}") for name, floor in floors.items()}
 
 
