@@ -87,7 +87,7 @@ def edit_one_model(cwd: Path, model: str, filters: int) -> tuple[list[str], floa
     """Change one model's first convolution and `dvc repro`: the stages it ran, seconds, peak MB."""
     params_path = cwd / "params.yaml"
     params = yaml.safe_load(params_path.read_text())
-    params["models"][model]["layers"][0]["filters"] = filters
+    params["models"][model]["layers"]["conv_1"]["filters"] = filters
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
     seconds, peak_mb, output = dvc("repro", "--no-run-cache", cwd=cwd)
     ran = [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]

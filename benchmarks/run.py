@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import rebuild
+from benchmarks.side_by_side import two_trainings
 from benchmarks.training import (
     compute_only_rate,
     forward_flops,
@@ -32,14 +33,18 @@ from benchmarks.training import (
     time_to_accuracy,
 )
 from pipeline.arrays import load_split, stratified_sample
-from pipeline.params import load_params, model_config, threads, training_settings
+from pipeline.params import load_params, model_config, training_settings
 from pipeline.runtime import configure
 from pipeline.training import cpu_supports_bfloat16
+from pipeline.workers import cores
 
 THROUGHPUT_MODELS = {"dnn": 1.5, "cnn_32": 1.25, "cnn_64": None}  # model: target ratio over plain
 THROUGHPUT_IMAGES = 20_000
 TARGET_ACCURACY, MAX_EPOCHS = 0.90, 12
-LIMITS = {"no_op_seconds": 2.0, "from_scratch_minutes": 20.0, "stage_peak_mb": 2560.0}
+SIDE_BY_SIDE_MODEL, SIDE_BY_SIDE_LIMIT = "cnn_32", 0.6  # two seeds side by side: at most 0.6x one after another
+# A from-scratch rebuild with three seeds: at most twice the single-seed rebuild of 2026-11-30 on the
+# machine that measured it (20.5 minutes, `make bench FULL=1` before seeds).
+LIMITS = {"no_op_seconds": 2.0, "from_scratch_minutes": 2 * 20.5, "stage_peak_mb": 2500.0}
 FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile")
 
 
@@ -153,6 +158,29 @@ def training_section(params: dict, data: Path) -> tuple[list[str], list[bool]]:
     return lines, checks
 
 
+def side_by_side_section(data: Path) -> tuple[list[str], list[bool]]:
+    seconds = two_trainings(SIDE_BY_SIDE_MODEL, data)
+    ratio = seconds["side by side"] / seconds["one after another"]
+    met = ratio <= SIDE_BY_SIDE_LIMIT
+    lines = [
+        "## Seeds side by side",
+        "",
+        f"Two trainings of `{SIDE_BY_SIDE_MODEL}` (seeds 0 and 1, its settings in `params.yaml`, all training images),"
+        f" each in a fresh process. One after another: one process at a time with {cores()} TensorFlow threads, how"
+        " the pipeline trained before seeds. Side by side: a process per core with one thread each, how `train@`"
+        " stages run seeds now. Wall seconds for both trainings, start-up included; medians of two runs, alternated.",
+        "",
+        "| way | seconds for both |",
+        "|---|---|",
+        *(f"| {way} | {value:.1f} |" for way, value in seconds.items()),
+        "",
+        f"Side by side takes {ratio:.2f}x the time of one after another. Target at most {SIDE_BY_SIDE_LIMIT}x:"
+        f" {verdict(met)}.",
+        "",
+    ]
+    return lines, [met]
+
+
 def rebuild_section(full: bool) -> tuple[list[str], list[bool]]:
     lines, checks = ["## Rebuild cost", ""], []
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
@@ -167,7 +195,7 @@ def rebuild_section(full: bool) -> tuple[list[str], list[bool]]:
         ]
         ran, seconds, peak = rebuild.edit_one_model(workspace, "cnn_16", filters=12)
         lines += [
-            f"- After changing `models.cnn_16.layers[0].filters` (16 to 12), `dvc repro` ran {len(ran)} stages in"
+            f"- After changing `models.cnn_16.layers.conv_1.filters` (16 to 12), `dvc repro` ran {len(ran)} stages in"
             f" {seconds:.0f} s (peak {peak:,.0f} MB): {', '.join(f'`{name}`' for name in ran)}.",
         ]
         print("\n".join(lines[-2:]), flush=True)
@@ -202,14 +230,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/performance.md"))
     args = parser.parse_args()
     params = load_params()
-    configure(0, threads(params))
+    configure(0, 0)  # a thread per core: one training at a time uses the whole machine, as the plain path does
     header = ["# Performance", "", "Written by `make bench` (`python -m benchmarks.run`).", "", *machine_lines(), ""]
     print("\n".join(header), flush=True)
     training_lines, training_checks = training_section(params, args.data)
+    side_lines, side_checks = side_by_side_section(args.data)
     rebuild_lines, rebuild_checks = rebuild_section(args.full)
-    checks = training_checks + rebuild_checks
+    checks = training_checks + side_checks + rebuild_checks
     summary = [f"Targets met: {sum(checks)} of {len(checks)}.", ""]
-    args.out.write_text("\n".join(header + summary + training_lines + rebuild_lines))
+    args.out.write_text("\n".join(header + summary + training_lines + side_lines + rebuild_lines))
     print("\n".join(summary) + f"Written to {args.out}")
 
 

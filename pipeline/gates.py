@@ -1,44 +1,84 @@
-"""Quality gates: every model's test accuracy must reach its floor in params.yaml.
+"""Quality gates: is the course's figure still plausible for this pipeline, given the seeds' spread?
 
-Run after `dvc repro` as `python -m pipeline.gates` (`make check`); exits 1 with the
-list of models below their floor.
+For every model with a course test accuracy (`reference` in params.yaml):
+- its mean test accuracy over the seeds must not fall below the course's figure by more than
+  max(`gates.mean_margin`, 2 x the model's seed SD);
+- no seed may fall below the floor: the course's figure minus max(`gates.mean_margin`, 2 x the
+  pooled seed SD), minus `gates.seed_margin_sds` pooled seed SDs. The pooled SD (each model's
+  seeds around its own mean, pooled over the models) has more degrees of freedom than one
+  model's seeds, and one bad seed cannot widen its own floor.
+Run after `dvc repro` as `python -m pipeline.gates --seeds-dir reports/seeds` (`make check`);
+exits 1 with the list of what failed.
 """
 
+import argparse
+import math
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from pipeline.errors import run
 from pipeline.names import named_path
-from pipeline.params import load_params, model_names, quality_floors
-from pipeline.results import read_metrics
+from pipeline.params import GateSettings, gate_settings, load_params, model_names, reference_accuracies
+from pipeline.results import read_seeds
+from pipeline.statistics import summarize
 
-METRICS_DIR = Path("reports/metrics")
+
+def pooled_sd(accuracies: dict[str, pd.Series]) -> float:
+    """The seed-to-seed SD pooled over the models (0 when no model has two seeds)."""
+    squares = sum(((values - values.mean()) ** 2).sum() for values in accuracies.values())
+    degrees_of_freedom = sum(len(values) - 1 for values in accuracies.values())
+    return math.sqrt(squares / degrees_of_freedom) if degrees_of_freedom else 0.0
 
 
-def failures(floors: dict[str, float], accuracies: dict[str, float]) -> list[str]:
-    """One line per model whose test accuracy is below its floor."""
-    return [
-        f"{name}: test accuracy {accuracies[name]:.4f} is below its floor {floor:.4f}"
-        for name, floor in floors.items()
-        if accuracies[name] < floor
-    ]
+def check(course: dict[str, float], accuracies: dict[str, pd.Series], settings: GateSettings) -> tuple[list, list]:
+    """A report line per model, and a line per failure."""
+    spread = pooled_sd(accuracies)
+    report, failures = [f"pooled seed SD over {len(accuracies)} models: {spread:.4f}"], []
+    for name, figure in course.items():
+        test = summarize(accuracies[name])
+        margin = max(settings.mean_margin, 2 * (test.sd or 0))
+        lowest_mean = figure - margin
+        floor = figure - max(settings.mean_margin, 2 * spread) - settings.seed_margin_sds * spread
+        mean_ok, lowest_seed = test.mean >= lowest_mean, float(accuracies[name].min())
+        report.append(
+            f"{name:<20} mean {test.mean:.4f} (95% CI {test.interval()}), course {figure:.4f}, lowest acceptable mean"
+            f" {lowest_mean:.4f}: {'ok' if mean_ok else 'BELOW'}; lowest seed {lowest_seed:.4f}, floor {floor:.4f}:"
+            f" {'ok' if lowest_seed >= floor else 'BELOW'}"
+        )
+        if not mean_ok:
+            failures.append(
+                f"{name}: mean test accuracy {test.mean:.4f} (95% CI {test.interval()}) is more than"
+                f" {100 * margin:.1f} points below the course's {figure:.4f}"
+            )
+        for seed, value in accuracies[name].items():
+            if value < floor:
+                failures.append(f"{name}: seed {seed}: test accuracy {value:.4f} is below the floor {floor:.4f}")
+    return report, failures
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds-dir", type=Path, required=True, help="where <model>.csv, a row per seed, are")
+    args = parser.parse_args()
     params = load_params()
-    floors = quality_floors(params)
-    names = model_names(params)
-    accuracies = {}
-    for name in names:
-        accuracies[name] = read_metrics(named_path(METRICS_DIR, name, ".json"))["test_accuracy"]
-        floor = floors.get(name)
-        status = "no floor" if floor is None else f"floor {floor:.4f}: {'ok' if accuracies[name] >= floor else 'BELOW'}"
-        print(f"{name:<24} test accuracy {accuracies[name]:.4f}  {status}")
-    below = failures(floors, accuracies)
-    if below:
-        print("Quality gates failed:\n  " + "\n  ".join(below), file=sys.stderr)
+    settings = gate_settings(params)
+    accuracies = {
+        name: read_seeds(named_path(args.seeds_dir, name, ".csv")).set_index("seed")["test_accuracy"]
+        for name in model_names(params)
+    }
+    course = {
+        name: figures["test_accuracy"]
+        for name, figures in reference_accuracies(params).items()
+        if figures.get("test_accuracy") is not None
+    }
+    report, failures = check(course, accuracies, settings)
+    print("\n".join(report))
+    if failures:
+        print("Quality gates failed:\n  " + "\n  ".join(failures), file=sys.stderr)
         sys.exit(1)
-    print(f"Quality gates passed: {len(floors)} models at or above their floor.")
+    print(f"Quality gates passed: {len(course)} models with a course figure.")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ to a strict rule, and a path made from it is also checked to stay in its directo
 """
 
 import re
+import shutil
 from pathlib import Path
 
 from pipeline.errors import PipelineError
@@ -37,11 +38,20 @@ def named_path(directory: Path, name: str, suffix: str = "") -> Path:
     return path
 
 
+def seed_path(directory: Path, name: str, seed: int, suffix: str) -> Path:
+    """directory/<name>/seed_<seed><suffix>: one run of a model, e.g. data/models/cnn_32/seed_0.keras."""
+    return named_path(named_path(directory, name), f"seed_{seed}", suffix)
+
+
 def remove_old(*paths: Path) -> None:
-    """Delete a stage's previous outputs before it works, so that a failed run leaves none behind.
+    """Delete a stage's previous outputs (files or folders) before it works, so that a failed run
+    leaves none behind.
 
     dvc.yaml marks outputs made from a name `persist`, which stops DVC from deleting them
     itself before the name is checked; each path here comes from named_path, checked.
     """
     for path in paths:
-        path.unlink(missing_ok=True)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)

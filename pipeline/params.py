@@ -236,13 +236,30 @@ def load_params(path: Path = PARAMS_FILE) -> dict:
     return params
 
 
+SEED = Argument(int, REQUIRED, within(0, 2**32 - 1, True, True))
+MAX_SEEDS = 100
+
+
 def seed(params: dict) -> int:
-    return checked(params.get("seed"), Argument(int, REQUIRED, within(0, 2**32 - 1, True, True)), "seed")
+    """The validation split's seed."""
+    return checked(params.get("seed"), SEED, "seed")
+
+
+def seeds(params: dict) -> tuple[int, ...]:
+    """The training seeds: every model is trained once per seed, the first is the one shown."""
+    values = typed(params.get("seeds"), list, "seeds")
+    if not 1 <= len(values) <= MAX_SEEDS:
+        raise fail("seeds", f"expected 1 to {MAX_SEEDS} seeds, got {len(values)}")
+    checked_seeds = tuple(checked(value, SEED, f"seeds[{index}]") for index, value in enumerate(values))
+    repeated = next((value for index, value in enumerate(checked_seeds) if value in checked_seeds[:index]), None)
+    if repeated is not None:
+        raise fail("seeds", f"seed {repeated} is listed twice; each seed must be a different run")
+    return checked_seeds
 
 
 def threads(params: dict) -> int:
-    """TensorFlow threads per operation; 0 means one per CPU core."""
-    return checked(params.get("threads", 0), Argument(int, 0, non_negative), "threads")
+    """TensorFlow threads per training process; 0 means the cores divided among the processes."""
+    return checked(params.get("threads", 1), Argument(int, 1, within(0, 1024, True, True)), "threads")
 
 
 def checked_section(params: dict, key: str, allowed: dict[str, Argument], where: str = "") -> dict:
@@ -429,14 +446,36 @@ def per_model(params: dict, where: str, block: object) -> dict:
     return block
 
 
-def quality_floors(params: dict) -> dict[str, float]:
-    """`gates.min_test_accuracy`: each model's lowest acceptable test accuracy (none: no floor)."""
-    gates = typed(params.get("gates", {}), dict, "gates")
-    problems = Problems()
-    declared = arguments(gates, {"min_test_accuracy": Argument(dict, {})}, "gates", problems)
-    problems.raise_any()
-    floors = per_model(params, "gates.min_test_accuracy", declared["min_test_accuracy"])
-    return {name: checked(floor, ACCURACY, f"gates.min_test_accuracy.{name}") for name, floor in floors.items()}
+@dataclass(frozen=True)
+class GateSettings:
+    mean_margin: float  # how far a mean may fall below the course's figure, at least
+    seed_margin_sds: float  # how many pooled seed SDs a single seed may fall below the lowest acceptable mean
+
+
+GATES = {
+    "mean_margin": Argument(float, REQUIRED, within(0, 1, closed_low=True)),
+    "seed_margin_sds": Argument(float, REQUIRED, within(0, 100, closed_low=True)),
+}
+
+
+def gate_settings(params: dict) -> GateSettings:
+    """`gates`: how far below the course's figures a model's mean and its seeds may fall."""
+    return GateSettings(**checked_section(params, "gates", GATES))
+
+
+def comparisons(params: dict) -> list[tuple[str, str]]:
+    """`comparisons`: the (model, other model) pairs whose difference models.md states."""
+    declared = per_model(params, "comparisons", params.get("comparisons", {}))
+    pairs = []
+    for name, others in declared.items():
+        for index, other in enumerate(typed(others, list, f"comparisons.{name}")):
+            key = f"comparisons.{name}[{index}]"
+            if not is_valid_name(other) or other not in model_names(params):
+                raise fail(key, f"no such model {quote(other)} (known: {', '.join(model_names(params))})")
+            if other == name:
+                raise fail(key, "a model compared with itself")
+            pairs.append((name, other))
+    return pairs
 
 
 def reference_accuracies(params: dict) -> dict[str, dict]:

@@ -1,4 +1,4 @@
-"""Readers of what the stages write: training histories, metrics and test predictions.
+"""Readers of what the stages write: training histories, metrics, per-seed figures, test predictions.
 
 Each names the file and says to run `dvc repro` when it is missing or damaged.
 """
@@ -35,6 +35,20 @@ def read_metrics(path: Path) -> dict:
     if not isinstance(metrics, dict) or "test_accuracy" not in metrics:
         raise PipelineError(f"{path}: no test accuracy in it; run `dvc repro`")
     return metrics
+
+
+SEED_COLUMNS = ("seed", "test_accuracy", "train_accuracy", "val_accuracy", "epochs")
+
+
+def read_seeds(path: Path) -> pd.DataFrame:
+    """A model's figures per seed, as the evaluate stage wrote them: one row per seed."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise PipelineError(f"{path}: cannot read the per-seed figures ({error}); run `dvc repro`") from None
+    if table.empty or not set(SEED_COLUMNS) <= set(table):
+        raise PipelineError(f"{path}: expected a row per seed with {', '.join(SEED_COLUMNS)}; run `dvc repro`")
+    return table
 
 
 def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray]:

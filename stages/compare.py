@@ -1,8 +1,12 @@
-"""Stage `compare`: every model side by side.
+"""Stage `compare`: every model side by side, over its seeds.
 
-Writes <out>, the comparison with the source's numbers and the test accuracy per class;
-<curves>, every model's training curves in one table, and <confusion>, every model's
-confusion counts in label order, both for `dvc plots show`.
+Writes <out>, the comparison page: each model's mean ± SD and 95% interval against the
+source's number, the comparisons of `comparisons` in params.yaml with their intervals and
+McNemar's test, and the test accuracy per class; <summary>, the results in brief, which
+the project README includes; <statistics>, every model's training,
+validation and test accuracy over the seeds (mean, SD, n, min, max, interval);
+<comparisons>, the comparisons as a table; <curves>, every model's training curves of the
+first seed, and <confusion>, its confusion counts in label order, both for `dvc plots show`.
 """
 
 import argparse
@@ -14,106 +18,244 @@ import pandas as pd
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.layers import describe
-from pipeline.names import named_path
-from pipeline.params import load_params, model_config, model_names, reference_accuracies
-from pipeline.results import read_history, read_metrics, read_predictions
+from pipeline.names import named_path, seed_path
+from pipeline.params import (
+    comparisons,
+    gate_settings,
+    load_params,
+    model_config,
+    model_names,
+    reference_accuracies,
+    seeds,
+)
+from pipeline.results import read_history, read_metrics, read_predictions, read_seeds
+from pipeline.statistics import Summary, comparison, p_text, shares_data_order, summarize
 
 CURVE_COLUMNS = ["model", "epoch", "accuracy", "val_accuracy", "loss", "val_loss"]
+FIGURES = {"test_accuracy": "test", "train_accuracy": "train", "val_accuracy": "validation"}
 
 
 def accuracy(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
-def comparison(params: dict, metrics: dict[str, dict]) -> pd.DataFrame:
-    """One row per model: size, training, accuracies, and the source's accuracies."""
+def statistics(per_seed: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per model and figure (test, train, validation accuracy): the spread over the seeds."""
+    rows = []
+    for name, table in per_seed.items():
+        for column, figure in FIGURES.items():
+            if table[column].isna().any():
+                continue
+            summary = summarize(table[column])
+            rows.append({"model": name, "figure": figure, **vars(summary)})
+    return pd.DataFrame(rows).rename(columns={"low": "min", "high": "max"})
+
+
+def course_check(summary: Summary, source: float | None) -> str:
+    """Whether the course's single run lies inside this pipeline's 95% interval."""
+    inside = None if source is None else summary.contains(source)
+    return "—" if inside is None else ("yes" if inside else "no")
+
+
+def overview(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, dict]) -> pd.DataFrame:
+    """One row per model: size, training, accuracies over the seeds, and the source's accuracies."""
     reference = reference_accuracies(params)
     rows = []
-    for name, result in metrics.items():
+    for name, table in per_seed.items():
         config, source = model_config(params, name), reference.get(name, {})
         own_layers = config.layers[: len(config.layers) - config.head_size]
-        epochs = str(result["epochs"]) + (f" of {config.epochs}" if result["epochs"] < config.epochs else "")
-        source_test = source.get("test_accuracy")
-        gap = None if source_test is None else 100 * (result["test_accuracy"] - source_test)
+        epochs = sorted(set(table["epochs"]))
+        run_epochs = "/".join(map(str, epochs)) + (f" of {config.epochs}" if epochs[0] < config.epochs else "")
+        test, source_test = summarize(table["test_accuracy"]), source.get("test_accuracy")
         rows.append(
             {
                 "model": name,
                 "layers before the head": describe(own_layers),
-                "parameters": f"{result['params']:,}",
-                "epochs": epochs,
-                "train acc": accuracy(result["train_accuracy"]),
-                "val acc": accuracy(result["val_accuracy"]),
-                "test acc": accuracy(result["test_accuracy"]),
+                "parameters": f"{metrics[name]['params']:,}",
+                "epochs": run_epochs,
+                "train acc": summarize(table["train_accuracy"]).text(),
+                "val acc": "—" if table["val_accuracy"].isna().any() else summarize(table["val_accuracy"]).text(),
+                "test acc": test.text(),
+                "test 95% CI": test.interval(),
                 "source train acc": accuracy(source.get("train_accuracy")),
-                "source test acc": accuracy(source.get("test_accuracy")),
-                "test vs source (points)": "—" if gap is None else f"{gap:+.2f}",
+                "source test acc": accuracy(source_test),
+                "source in CI": course_check(test, source_test),
             }
         )
     return pd.DataFrame(rows)
 
 
-def confusion_counts(predictions: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
-    """Every model's 10x10 confusion counts, one row per cell, classes in label order."""
+def below_course(params: dict, per_seed: dict[str, pd.DataFrame], margin: float) -> list[str]:
+    """A sentence for every model whose mean lands more than `margin` below the course's figure."""
+    lines = []
+    for name, source in reference_accuracies(params).items():
+        if name not in per_seed or source.get("test_accuracy") is None:
+            continue
+        test = summarize(per_seed[name]["test_accuracy"])
+        gap = source["test_accuracy"] - test.mean
+        if gap > margin:
+            lines.append(
+                f"- `{name}`: mean test accuracy {test.mean:.4f} (95% CI {test.interval()}) is"
+                f" {100 * gap:.1f} points below the course's {source['test_accuracy']:.4f}."
+            )
+    return lines
+
+
+def model_comparisons(
+    params: dict, per_seed: dict[str, pd.DataFrame], correct: dict[str, list[np.ndarray]]
+) -> pd.DataFrame:
+    """Each pair of `comparisons`: the difference of mean test accuracy, its interval, McNemar per seed."""
     rows = []
-    for name, (actual, predicted) in predictions.items():
+    for name, other in comparisons(params):
+        paired = shares_data_order(model_config(params, name), model_config(params, other))
+        result = comparison(
+            per_seed[name]["test_accuracy"], per_seed[other]["test_accuracy"], paired, correct[name], correct[other]
+        )
+        rows.append({"model": name, "against": other, **result})
+    return pd.DataFrame(rows, columns=["model", "against", "difference", "ci_low", "ci_high", "paired", "verdict",
+                                       "mcnemar_p"])  # fmt: skip
+
+
+def comparison_lines(table: pd.DataFrame, seed_list: tuple[int, ...]) -> list[str]:
+    """One sentence per comparison: better or worse by X (CI a to b), or no difference detectable."""
+    lines = []
+    for _, row in table.iterrows():
+        pairing = "paired by seed" if row["paired"] else "unpaired: the runs saw different data"
+        significant = sum(p < 0.05 for p in row["mcnemar_p"])
+        lines.append(
+            f"- `{row['model']}` against `{row['against']}`: {row['verdict']}; {pairing}. McNemar's test on the"
+            f" test images, seed by seed ({', '.join(map(str, seed_list))}): p = {p_text(row['mcnemar_p'])}"
+            f" ({significant} of {len(row['mcnemar_p'])} below 0.05)."
+        )
+    return lines
+
+
+def confusion_counts(predictions: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """Every model's and seed's 10x10 confusion counts, one row per cell, classes in label order."""
+    rows = []
+    for (name, seed), (actual, predicted) in predictions.items():
         matrix = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), dtype=int)
         np.add.at(matrix, (actual, predicted), 1)
         rows += [
-            {"model": name, "actual": CLASS_NAMES[true], "predicted": CLASS_NAMES[said], "count": int(count)}
+            {"model": name, "seed": seed, "actual": CLASS_NAMES[true], "predicted": CLASS_NAMES[said],
+             "count": int(count)}
             for (true, said), count in np.ndenumerate(matrix)
-        ]
+        ]  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def per_class(counts: pd.DataFrame) -> pd.DataFrame:
-    """Test accuracy per class (rows, in label order) and model (columns); empty classes are blank."""
-    totals = counts.groupby(["model", "actual"], sort=False)["count"].sum()
-    right = counts[counts["actual"] == counts["predicted"]].set_index(["model", "actual"])["count"]
-    table = (right / totals.where(totals > 0)).unstack("model").reindex(CLASS_NAMES)
+    """Test accuracy per class (rows, in label order) and model (columns), the mean over the seeds."""
+    keys = ["model", "seed", "actual"]
+    totals = counts.groupby(keys, sort=False)["count"].sum()
+    right = counts[counts["actual"] == counts["predicted"]].set_index(keys)["count"]
+    by_seed = right / totals.where(totals > 0)
+    table = by_seed.groupby(level=["model", "actual"], sort=False).mean().unstack("model").reindex(CLASS_NAMES)
     table.index.name = "class"
     return table[counts["model"].unique()]
 
 
 def most_confused(counts: pd.DataFrame, shown: int = 3) -> str:
-    """The class pairs most often mistaken for each other, summed over the models."""
+    """The class pairs most often mistaken for each other, summed over the models and seeds."""
     wrong = counts[counts["actual"] != counts["predicted"]]
     pairs = (
         wrong.groupby(["actual", "predicted"], sort=False)["count"].sum().sort_values(ascending=False, kind="stable")
     )
-    models = counts["model"].nunique()
+    models, runs = counts["model"].nunique(), counts["seed"].nunique()
     listed = [f"{actual} taken for {predicted} ({count:,})" for (actual, predicted), count in pairs.head(shown).items()]
-    return f"The most frequent mistakes, summed over the {models} models: " + "; ".join(listed) + "."
+    return f"The most frequent mistakes, summed over the {models} models and {runs} seed(s): " + "; ".join(listed) + "."
 
 
-def curves(history_dir: Path, names: list[str]) -> pd.DataFrame:
-    """Every model's per-epoch history in one long table, for `dvc plots`."""
-    tables = [read_history(named_path(history_dir, name, ".csv")).assign(model=name) for name in names]
+def curves(history_dir: Path, names: list[str], seed: int) -> pd.DataFrame:
+    """Every model's per-epoch history of one seed in one long table, for `dvc plots`."""
+    tables = [read_history(seed_path(history_dir, name, seed, ".csv")).assign(model=name) for name in names]
     return pd.concat(tables).reindex(columns=CURVE_COLUMNS)
 
 
-def render(params: dict, metrics: dict[str, dict], counts: pd.DataFrame) -> str:
-    table = comparison(params, metrics)
+def summary(params: dict, per_seed: dict[str, pd.DataFrame], compared: pd.DataFrame) -> str:
+    """The results in brief, for the project README: mean test accuracy with its interval, against the
+    course's figure, and the verdict of every comparison."""
+    seed_list, reference = seeds(params), reference_accuracies(params)
+    rows = []
+    for name, table in per_seed.items():
+        test, source = summarize(table["test_accuracy"]), reference.get(name, {}).get("test_accuracy")
+        rows.append(
+            {
+                "model": f"`{name}`",
+                "test accuracy": test.text(),
+                "95% CI": test.interval(),
+                "course note": accuracy(source),
+                "course inside CI": course_check(test, source),
+            }
+        )
+    verdicts = [f"- `{row['model']}` against `{row['against']}`: {row['verdict']}." for _, row in compared.iterrows()]
+    return "\n".join(
+        [
+            f"Test accuracy over {len(seed_list)} seeds ({', '.join(map(str, seed_list))}): the mean ± the sample SD,"
+            " and the 95% t interval of the mean.",
+            "",
+            markdown_table(pd.DataFrame(rows)),
+            "",
+            "Differences of mean test accuracy (95% CI, in points), ranked only where the interval leaves out zero:",
+            "",
+            *verdicts,
+            "",
+        ]
+    )
+
+
+def markdown_table(table: pd.DataFrame, left: int = 1) -> str:
+    return table.to_markdown(
+        index=False, disable_numparse=True, colalign=["left"] * left + ["right"] * (table.shape[1] - left)
+    )
+
+
+def render(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, dict], counts: pd.DataFrame,
+           compared: pd.DataFrame) -> str:  # fmt: skip
+    seed_list = seeds(params)
+    table = overview(params, per_seed, metrics)
+    margin = gate_settings(params).mean_margin
+    below = below_course(params, per_seed, margin)
     return "\n".join(
         [
             "# Models compared",
             "",
-            "Every model declared in `params.yaml`, trained by `dvc repro` and evaluated once on the",
-            "10,000 test images. *Source* columns are the single 5-epoch runs reported in the course",
-            "note. Validation accuracy is on the images held out of the training set",
-            "(`data.validation_fraction`). Training speed is in [`performance.md`](performance.md).",
+            f"Every model declared in `params.yaml`, trained by `dvc repro` once per seed ({len(seed_list)} seeds:",
+            f"{', '.join(map(str, seed_list))}) and evaluated on the 10,000 test images. Accuracies are the mean ± the",
+            "sample SD over the seeds; the 95% interval of the mean test accuracy is t-based (n − 1 degrees",
+            "of freedom). *Source* columns are the single 5-epoch runs reported in the course note;",
+            "*source in CI* says whether the course's test accuracy lies inside this pipeline's interval.",
+            "Validation accuracy is on the images held out of the training set (`data.validation_fraction`).",
+            "Training speed is in [`performance.md`](performance.md).",
             "",
-            table.to_markdown(
-                index=False, disable_numparse=True, colalign=["left", "left"] + ["right"] * (table.shape[1] - 2)
+            markdown_table(table, left=2),
+            "",
+            *(
+                [f"More than {100 * margin:g} points below the course's figure:", "", *below, ""]
+                if below
+                else [f"Every mean is within {100 * margin:g} points of the course's figure, or above it.", ""]
             ),
+            "## Which differences the seeds support",
+            "",
+            "Each line is the difference of mean test accuracy (the first model's minus the second's) with",
+            "its 95% t interval: runs of one seed share their data order when batch size and training",
+            "images match, and are then paired by seed; otherwise Welch's interval is used. A difference",
+            "whose interval includes zero is not ranked. McNemar's exact test compares the two models'",
+            "predictions on the same test images for each seed: the test set's share of the noise.",
+            "",
+            *comparison_lines(compared, seed_list),
             "",
             "## Test accuracy per class",
             "",
             most_confused(counts),
+            "The table gives each class's test accuracy, the mean over the seeds.",
             "",
             per_class(counts).to_markdown(floatfmt=".3f"),
             "",
-            "Raw figures: [`metrics/`](metrics/) (one JSON per model), training curves in",
-            "[`history/`](history/), test predictions in [`confusion/`](confusion/), confusion counts in",
+            "Raw figures: [`metrics/`](metrics/) (one JSON per model, over its seeds), [`seeds/`](seeds/)",
+            "(one CSV per model, a row per seed), [`statistics.csv`](statistics.csv) (every figure's",
+            "spread), [`comparisons.csv`](comparisons.csv), training curves in [`history/`](history/),",
+            f"the first seed's ({seed_list[0]}) curves and confusion counts in [`curves.csv`](curves.csv) and",
             "[`confusion.csv`](confusion.csv).",
             "",
         ]
@@ -122,21 +264,37 @@ def render(params: dict, metrics: dict[str, dict], counts: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds-dir", type=Path, required=True, help="where <model>.csv, a row per seed, are")
     parser.add_argument("--metrics-dir", type=Path, required=True, help="where <model>.json are")
-    parser.add_argument("--history-dir", type=Path, required=True, help="where <model>.csv, the histories, are")
-    parser.add_argument("--confusion-dir", type=Path, required=True, help="where <model>.csv, the predictions, are")
+    parser.add_argument("--history-dir", type=Path, required=True, help="where <model>/seed_<seed>.csv are")
+    parser.add_argument("--predictions-dir", type=Path, required=True, help="where <model>/seed_<seed>.csv are")
     parser.add_argument("--out", type=Path, required=True, help="the comparison page (Markdown)")
+    parser.add_argument("--summary", type=Path, required=True, help="the results in brief (Markdown)")
+    parser.add_argument("--statistics", type=Path, required=True, help="every figure's spread (CSV)")
+    parser.add_argument("--comparisons", type=Path, required=True, help="the comparisons (CSV)")
     parser.add_argument("--curves", type=Path, required=True, help="the curves table (CSV)")
     parser.add_argument("--confusion", type=Path, required=True, help="the confusion counts table (CSV)")
     args = parser.parse_args()
     params = load_params()
-    names = model_names(params)
+    names, seed_list = model_names(params), seeds(params)
+    per_seed = {name: read_seeds(named_path(args.seeds_dir, name, ".csv")) for name in names}
     metrics = {name: read_metrics(named_path(args.metrics_dir, name, ".json")) for name in names}
-    predictions = {name: read_predictions(named_path(args.confusion_dir, name, ".csv")) for name in names}
+    predictions = {
+        (name, seed): read_predictions(seed_path(args.predictions_dir, name, seed, ".csv"))
+        for name in names
+        for seed in seed_list
+    }
+    correct = {name: [np.equal(*predictions[name, seed]) for seed in seed_list] for name in names}
     counts = confusion_counts(predictions)
-    args.out.write_text(render(params, metrics, counts))
-    curves(args.history_dir, names).to_csv(args.curves, index=False, float_format="%.4f")
-    counts.to_csv(args.confusion, index=False)
+    compared = model_comparisons(params, per_seed, correct)
+    args.out.write_text(render(params, per_seed, metrics, counts, compared))
+    args.summary.write_text(summary(params, per_seed, compared))
+    statistics(per_seed).to_csv(args.statistics, index=False, float_format="%.4f")
+    compared.assign(mcnemar_p=compared["mcnemar_p"].map(p_text)).to_csv(args.comparisons, index=False,
+                                                                         float_format="%.4f")  # fmt: skip
+    curves(args.history_dir, names, seed_list[0]).to_csv(args.curves, index=False, float_format="%.4f")
+    first = counts[counts["seed"] == seed_list[0]].drop(columns="seed")
+    first.to_csv(args.confusion, index=False)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
-"""Stage `evaluate@<model>`: test-set metrics of one trained model.
+"""Stage `evaluate@<model>`: test-set figures of one model, per seed and over its seeds.
 
-Writes <metrics-dir>/<model>.json, the model's headline figures and nothing else, so that
-`dvc metrics show` reads as one row per model: test accuracy and loss, the final training
-and validation accuracy, epochs run, parameters. With --confusion-dir it also writes
-<model>.csv there: one row per test image, actual and predicted class names (per-class
-accuracy and the confusion matrices are computed from it). `--study` evaluates a model of
-a study (see `overfitting` in params.yaml).
+Writes
+- <seeds-dir>/<model>.csv: one row per seed: test accuracy and loss, the final training and
+  validation accuracy, epochs run;
+- <metrics-dir>/<model>.json: what `dvc metrics show` lists, one row per model: the mean over
+  the seeds of test accuracy with its sample SD and 95% t interval (ci_low, ci_high), the mean
+  training and validation accuracy, the parameter count and the number of seeds;
+- <predictions-dir>/<model>/seed_<seed>.csv: one row per test image, actual and predicted class
+  names (confusion matrices, per-class accuracy and McNemar's test are computed from them).
+`--study` evaluates a model of a study (see `overfitting` in params.yaml).
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,9 +21,10 @@ from pipeline.arrays import load_split
 from pipeline.cli import directory, model_parser
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.names import named_path, remove_old
-from pipeline.params import load_params, model_config
+from pipeline.names import named_path, remove_old, seed_path
+from pipeline.params import load_params, model_config, seeds
 from pipeline.results import read_history
+from pipeline.statistics import summarize
 
 
 def training_summary(history: pd.DataFrame) -> dict:
@@ -45,34 +50,62 @@ def score_on_test_set(model, images: np.ndarray, labels: np.ndarray) -> tuple[di
     return {"test_accuracy": round(float((predicted == labels).mean()), 4), "test_loss": round(loss, 4)}, predicted
 
 
+def headline(per_seed: pd.DataFrame, params: int) -> dict:
+    """The metrics file: means over the seeds, test accuracy's spread, the model's size."""
+    test = summarize(per_seed["test_accuracy"])
+    mean = {column: round(float(per_seed[column].mean()), 4) for column in ("train_accuracy", "val_accuracy")}
+    return {
+        "test_accuracy": round(test.mean, 4),
+        "test_sd": None if test.sd is None else round(test.sd, 4),
+        "ci_low": None if test.ci_low is None else round(test.ci_low, 4),
+        "ci_high": None if test.ci_high is None else round(test.ci_high, 4),
+        "train_accuracy": mean["train_accuracy"],
+        "val_accuracy": None if per_seed["val_accuracy"].isna().any() else mean["val_accuracy"],
+        "params": params,
+        "seeds": test.n,
+    }
+
+
+def write_predictions(path: Path, labels: np.ndarray, predicted: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = np.array(CLASS_NAMES)
+    pd.DataFrame({"actual": names[labels], "predicted": names[predicted]}).to_csv(path, index=False)
+
+
 def main() -> None:
     parser = model_parser(__doc__)
     directory(parser, "--data", "the prepared arrays")
-    directory(parser, "--models-dir", "where <model>.keras is")
-    directory(parser, "--history-dir", "where <model>.csv, the training history, is")
-    directory(parser, "--metrics-dir", "where <model>.json goes")
-    directory(parser, "--confusion-dir", "where <model>.csv, the test predictions, goes", required=False)
+    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras are")
+    directory(parser, "--history-dir", "where <model>/seed_<seed>.csv, the training histories, are")
+    directory(parser, "--seeds-dir", "where <model>.csv, one row per seed, goes")
+    directory(parser, "--metrics-dir", "where <model>.json, the figures over the seeds, goes")
+    directory(parser, "--predictions-dir", "where <model>/seed_<seed>.csv, the test predictions, go")
     args = parser.parse_args()
     name = args.model
-    model_config(load_params(), name, args.study)  # the model must still be declared, and valid
-    metrics_path = named_path(args.metrics_dir, name, ".json")
-    confusion_path = named_path(args.confusion_dir, name, ".csv") if args.confusion_dir else None
-    remove_old(metrics_path, *filter(None, [confusion_path]))
+    params = load_params()
+    model_config(params, name, args.study)  # the model must still be declared, and valid
+    run_seeds = seeds(params)
+    seeds_path, metrics_path = named_path(args.seeds_dir, name, ".csv"), named_path(args.metrics_dir, name, ".json")
+    remove_old(seeds_path, metrics_path, named_path(args.predictions_dir, name))
+    histories = {seed: read_history(seed_path(args.history_dir, name, seed, ".csv")) for seed in run_seeds}
 
-    history = read_history(named_path(args.history_dir, name, ".csv"))
     from pipeline.models import load_model  # starts TensorFlow: only once the arguments are checked
 
-    model = load_model(named_path(args.models_dir, name, ".keras"))
     images, labels = load_split(args.data, "test")
-    scores, predicted = score_on_test_set(model, images, labels)
-    metrics = {**scores, **training_summary(history), "params": model.count_params()}
-    if confusion_path:
-        confusion_path.parent.mkdir(parents=True, exist_ok=True)
-        names = np.array(CLASS_NAMES)
-        pd.DataFrame({"actual": names[labels], "predicted": names[predicted]}).to_csv(confusion_path, index=False)
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for seed in run_seeds:
+        model = load_model(seed_path(args.models_dir, name, seed, ".keras"))
+        scores, predicted = score_on_test_set(model, images, labels)
+        write_predictions(seed_path(args.predictions_dir, name, seed, ".csv"), labels, predicted)
+        rows.append({"seed": seed, **scores, **training_summary(histories[seed])})
+        print(f"{name} seed {seed}: test accuracy {scores['test_accuracy']:.4f}, test loss {scores['test_loss']:.4f}")
+    per_seed = pd.DataFrame(rows)
+    metrics = headline(per_seed, model.count_params())
+    for path in (seeds_path, metrics_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    per_seed.to_csv(seeds_path, index=False)
     metrics_path.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
-    print(f"{name}: test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}")
+    print(f"{name}: mean test accuracy {metrics['test_accuracy']:.4f} over {len(run_seeds)} seed(s)")
 
 
 if __name__ == "__main__":

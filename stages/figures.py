@@ -1,6 +1,6 @@
 """Stage `figures@<model>`: what one trained model sees and gets wrong, as PNGs.
 
-Into <out-dir>/<model>/ (reports/figures/<model>/):
+The model is the run of the first seed in `seeds`. Into <out-dir>/<model>/ (reports/figures/<model>/):
 - activations.png: the source's grid, one row per chosen test image, one column per
   convolution or pooling layer, one feature map (channel) of each, `inferno`;
 - first_conv_channels.png: every feature map of the first convolution for one image;
@@ -22,8 +22,16 @@ from pipeline.cli import directory, model_parser
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.layers import layer_output_shape
-from pipeline.names import named_path
-from pipeline.params import INPUT_SHAPE, ModelConfig, ReportSettings, load_params, model_config, report_settings
+from pipeline.names import named_path, seed_path
+from pipeline.params import (
+    INPUT_SHAPE,
+    ModelConfig,
+    ReportSettings,
+    load_params,
+    model_config,
+    report_settings,
+    seeds,
+)
 from pipeline.plotting import ACTIVATION_CMAP, IMAGE_CMAP, KERNEL_CMAP, blank, image_grid, plt, save
 from pipeline.results import read_predictions
 
@@ -160,14 +168,14 @@ def render(name: str, model, images, labels, predicted, settings: ReportSettings
 def main() -> None:
     parser = model_parser(__doc__, study=False)
     directory(parser, "--data", "the prepared arrays")
-    directory(parser, "--models-dir", "where <model>.keras is")
-    directory(parser, "--confusion-dir", "where <model>.csv, the test predictions, is")
+    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras are")
+    directory(parser, "--predictions-dir", "where <model>/seed_<seed>.csv, the test predictions, are")
     directory(parser, "--out-dir", "where the folder <model>/ of figures goes")
     args = parser.parse_args()
     name = args.model
     params = load_params()
     config = model_config(params, name)
-    settings = report_settings(params)
+    settings, shown_seed = report_settings(params), seeds(params)[0]
     narrowest = min(feature_channels(config), default=None)
     if narrowest is not None and settings.activation_channel >= narrowest:
         raise PipelineError(
@@ -179,12 +187,12 @@ def main() -> None:
 
     from pipeline.models import load_model
 
-    model = load_model(named_path(args.models_dir, name, ".keras"))
+    model = load_model(seed_path(args.models_dir, name, shown_seed, ".keras"))
     images, labels = load_split(args.data, "test")
-    confusion_path = named_path(args.confusion_dir, name, ".csv")
-    _, predicted = read_predictions(confusion_path)
+    predictions_path = seed_path(args.predictions_dir, name, shown_seed, ".csv")
+    _, predicted = read_predictions(predictions_path)
     if len(predicted) != len(labels):
-        raise PipelineError(f"{confusion_path}: {len(predicted)} predictions for {len(labels)} test images")
+        raise PipelineError(f"{predictions_path}: {len(predicted)} predictions for {len(labels)} test images")
     render(name, model, images, labels, predicted, settings, out_dir)
 
 

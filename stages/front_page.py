@@ -14,11 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.errors import PipelineError, run
-from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.params import load_params, model_names, report_settings
-from pipeline.results import read_predictions
-
-REPORTS = Path("reports")
+from pipeline.params import load_params, model_names, report_settings, seeds
 
 
 def read(path: Path) -> str:
@@ -58,13 +54,13 @@ def worked_example(name: str, shapes: pd.DataFrame) -> str:
     )
 
 
-def top_confusion(confusion_csv: Path) -> str:
-    actual, predicted = read_predictions(confusion_csv)
-    wrong = pd.Series(zip(actual[actual != predicted], predicted[actual != predicted], strict=True))
-    if wrong.empty:
+def top_confusion(counts: pd.DataFrame, name: str) -> str:
+    """The model's most frequent mistake, from the confusion counts that `compare` wrote."""
+    wrong = counts[(counts["model"] == name) & (counts["actual"] != counts["predicted"])]
+    if wrong.empty or wrong["count"].max() == 0:
         return "It classifies every test image correctly."
-    (true, said), count = next(iter(wrong.value_counts().items()))
-    return f"Its most frequent mistake: {count} {CLASS_NAMES[true]} images taken for {CLASS_NAMES[said]}."
+    top = wrong.loc[wrong["count"].idxmax()]
+    return f"Its most frequent mistake: {top['count']} {top['actual']} images taken for {top['predicted']}."
 
 
 def anchor(heading: str, seen: dict[str, int]) -> str:
@@ -85,13 +81,13 @@ def table_of_contents(page: str) -> str:
     return "\n".join([*lines, ""])
 
 
-def is_convolutional(name: str) -> bool:
-    return "Conv2D" in read(REPORTS / "shapes" / f"{name}.csv")
+def is_convolutional(reports: Path, name: str) -> bool:
+    return "Conv2D" in read(reports / "shapes" / f"{name}.csv")
 
 
-def model_section(name: str, channel: int) -> str:
-    lines = [f"### `{name}`", "", read(REPORTS / "shapes" / f"{name}.md").split("\n", 2)[2]]
-    if is_convolutional(name):
+def model_section(reports: Path, name: str, channel: int, counts: pd.DataFrame) -> str:
+    lines = [f"### `{name}`", "", read(reports / "shapes" / f"{name}.md").split("\n", 2)[2]]
+    if is_convolutional(reports, name):
         lines += [
             f"![{name}: feature map {channel} of each convolution and pooling](figures/{name}/activations.png)",
             "",
@@ -113,7 +109,7 @@ def model_section(name: str, channel: int) -> str:
     lines += [
         f"![{name}: confusion matrix](figures/{name}/confusion.png)",
         "",
-        f"{top_confusion(REPORTS / 'confusion' / f'{name}.csv')} Off-diagonal cells are errors.",
+        f"{top_confusion(counts, name)} Off-diagonal cells are errors.",
         "",
         f"![{name}: misclassified test images](figures/{name}/misclassified.png)",
         "",
@@ -124,8 +120,12 @@ def model_section(name: str, channel: int) -> str:
     return "\n".join(lines)
 
 
-def front_page(names: list[str], channel: int) -> str:
-    example = "cnn_64" if "cnn_64" in names else next(filter(is_convolutional, names), names[0])
+def front_page(reports: Path, names: list[str], channel: int, shown_seed: int) -> str:
+    """The page; its links are relative to `reports`, where it goes."""
+    counts = pd.read_csv(reports / "confusion.csv")
+    example = (
+        "cnn_64" if "cnn_64" in names else next((name for name in names if is_convolutional(reports, name)), names[0])
+    )
     introduction = [
         "# What convolutions and pooling do for Fashion-MNIST",
         "",
@@ -136,8 +136,8 @@ def front_page(names: list[str], channel: int) -> str:
         "",
     ]
     sections = [
-        comparison_section(read(REPORTS / "models.md")),
-        read(REPORTS / "overfitting.md"),
+        comparison_section(read(reports / "models.md")),
+        read(reports / "overfitting.md"),
         "## Convolution and pooling, by hand",
         "",
         "![The course's 3x3 filters on test images, then 2x2 max pooling](figures/convolution_explained.png)",
@@ -149,15 +149,19 @@ def front_page(names: list[str], channel: int) -> str:
         "same features. A convolutional layer learns dozens of such filters instead of using",
         "hand-made ones.",
         "",
-        worked_example(example, pd.read_csv(REPORTS / "shapes" / f"{example}.csv", dtype=str, keep_default_na=False)),
+        worked_example(example, pd.read_csv(reports / "shapes" / f"{example}.csv", dtype=str, keep_default_na=False)),
         "## Model by model",
         "",
-        *(model_section(name, channel) for name in names),
+        f"Each model as trained with the first seed ({shown_seed}): its figures and its mistakes.",
+        "",
+        *(model_section(reports, name, channel, counts) for name in names),
         "## Raw figures",
         "",
-        "[`metrics/`](metrics/) test metrics per model (JSON) · [`history/`](history/) per-epoch",
-        "training curves (CSV) · [`confusion/`](confusion/) test predictions (CSV) ·",
-        "[`confusion.csv`](confusion.csv) confusion counts · [`curves.csv`](curves.csv) all curves ·",
+        "[`metrics/`](metrics/) test metrics per model over its seeds (JSON) · [`seeds/`](seeds/) a row",
+        "per seed (CSV) · [`statistics.csv`](statistics.csv) every figure's spread ·",
+        "[`comparisons.csv`](comparisons.csv) the comparisons · [`history/`](history/) per-epoch",
+        "training curves (CSV) · [`confusion.csv`](confusion.csv) confusion counts ·",
+        "[`curves.csv`](curves.csv) all curves ·",
         "[`shapes/`](shapes/) shape tables (CSV and Markdown) · [`data.json`](data.json) data summary",
         "· [`models.md`](models.md) the comparison table alone · [`overfitting/`](overfitting/) the",
         "overfitting study's histories, test metrics and curves.",
@@ -169,10 +173,15 @@ def front_page(names: list[str], channel: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=REPORTS / "README.md")
+    parser.add_argument(
+        "--reports-dir", type=Path, default=Path("reports"), help="where the pages, tables and figures are"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="the front page (Markdown), in the reports directory")
     args = parser.parse_args()
     params = load_params()
-    page = front_page(model_names(params), report_settings(params).activation_channel)
+    page = front_page(
+        args.reports_dir, model_names(params), report_settings(params).activation_channel, seeds(params)[0]
+    )
     args.out.write_text(page)
 
 

@@ -1,24 +1,28 @@
-"""Stage `overfitting_report`: the overfitting study's curves, table and conclusions.
+"""Stage `overfitting_report`: the overfitting study's curves, table and conclusions, over seeds.
 
-Reads each variant's per-epoch history and test metrics and writes
+Reads each variant's per-epoch histories, per-seed test figures and test predictions and writes
 - reports/figures/overfitting/<variant>.png: training against validation loss and
-  accuracy per epoch, the epoch of minimum validation loss marked;
-- reports/figures/overfitting/overlay.png: every variant on shared axes;
+  accuracy per epoch (the first seed), the epoch of minimum validation loss marked;
+- reports/figures/overfitting/overlay.png: every variant on shared axes (the first seed);
 - reports/overfitting/curves.csv: the same curves in long form, for `dvc plots show`;
+- reports/overfitting/statistics.csv: each variant's figures over the seeds;
+- reports/overfitting/comparisons.csv: each remedy against the base, with 95% intervals;
 - reports/overfitting.md: the table and what it shows, which the front page includes.
 """
 
 import argparse
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from pipeline.errors import PipelineError, run
-from pipeline.names import named_path
-from pipeline.params import load_params, model_config, model_names
+from pipeline.names import named_path, seed_path
+from pipeline.params import load_params, model_config, model_names, seeds
 from pipeline.plotting import plt, save
-from pipeline.results import read_history, read_metrics
+from pipeline.results import read_history, read_predictions, read_seeds
+from pipeline.statistics import comparison, difference, p_text, shares_data_order, summarize
 
 STUDY = "overfitting"
 BASE = "base"
@@ -32,6 +36,7 @@ REMEDIES = {
     "smaller": "fewer filters and units",
     "early_stopping": "early stopping",
 }
+FIGURES = ["train_accuracy", "val_accuracy", "gap", "val_loss_rise", "test_accuracy"]
 
 
 def read_study_history(path: Path) -> pd.DataFrame:
@@ -43,7 +48,7 @@ def read_study_history(path: Path) -> pd.DataFrame:
     return history
 
 
-def summarize(history: pd.DataFrame, restores_best: bool) -> dict:
+def summarize_run(history: pd.DataFrame, restores_best: bool) -> dict:
     """Best epoch, and the figures of the epoch whose weights the model keeps.
 
     A model with early stopping keeps its best epoch's weights; any other its last epoch's.
@@ -60,19 +65,48 @@ def summarize(history: pd.DataFrame, restores_best: bool) -> dict:
     }
 
 
-def study_table(histories: dict[str, pd.DataFrame], metrics: dict[str, dict], restores_best: dict[str, bool]):
+def runs_table(histories: dict[tuple[str, int], pd.DataFrame], per_seed: dict[str, pd.DataFrame],
+               restores_best: dict[str, bool]) -> pd.DataFrame:  # fmt: skip
+    """One row per variant and seed: the kept epoch's figures and the test accuracy."""
     rows = []
-    for name, history in histories.items():
-        rows.append(
-            {
-                "variant": name,
-                "remedy": REMEDIES.get(name, "as declared"),
-                **summarize(history, restores_best[name]),
-                "test_accuracy": metrics[name]["test_accuracy"],
-                "params": metrics[name]["params"],
-            }
-        )
-    return pd.DataFrame(rows).set_index("variant")
+    for (name, seed), history in histories.items():
+        test = per_seed[name].set_index("seed").loc[seed, "test_accuracy"]
+        rows.append({"variant": name, "seed": seed, **summarize_run(history, restores_best[name]),
+                     "test_accuracy": float(test)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def study_statistics(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per variant and figure: its spread over the seeds."""
+    rows = [
+        {"variant": name, "figure": figure, **vars(summarize(group[figure]))}
+        for name, group in runs.groupby("variant", sort=False)
+        for figure in FIGURES
+    ]
+    return pd.DataFrame(rows).rename(columns={"low": "min", "high": "max"})
+
+
+def remedy_comparisons(runs: pd.DataFrame, paired: dict[str, bool], correct: dict[str, list[np.ndarray]]):
+    """Each remedy against the base: test accuracy (with McNemar per seed) and the gap."""
+    base = runs[runs["variant"] == BASE]
+    rows = []
+    for name, group in runs[runs["variant"] != BASE].groupby("variant", sort=False):
+        test = comparison(group["test_accuracy"], base["test_accuracy"], paired[name], correct[name], correct[BASE])
+        gap = difference(group["gap"], base["gap"], paired[name])
+        rows.append({"variant": name, "against": BASE, **test, "gap_difference": gap.difference,
+                     "gap_ci_low": gap.ci_low, "gap_ci_high": gap.ci_high, "gap_verdict": gap_words(gap)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def gap_words(gap) -> str:
+    """The gap's change against the base's, in points, ranked only when its interval leaves out zero."""
+    if not gap.detected():
+        return f"no change in the gap detectable with {gap.n} seeds"
+    word = "narrows" if gap.difference < 0 else "widens"
+    return (
+        f"{word} the gap by {100 * abs(gap.difference):.1f} points"
+        f" (95% CI {100 * gap.ci_low:+.1f} to {100 * gap.ci_high:+.1f})"
+    )
 
 
 def style_epoch_axis(axis: plt.Axes, metric: str) -> None:
@@ -94,12 +128,12 @@ def curve_figure(name: str, history: pd.DataFrame, best_epoch: int) -> plt.Figur
     return figure
 
 
-def overlay_figure(histories: dict[str, pd.DataFrame], table: pd.DataFrame) -> plt.Figure:
+def overlay_figure(histories: dict[str, pd.DataFrame], best_epochs: dict[str, int]) -> plt.Figure:
     """Every variant on shared axes: solid training, dashed validation, a dot at the best epoch."""
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     colours = plt.get_cmap("tab10").colors
     for colour, (name, history) in zip(colours, histories.items(), strict=False):
-        best = history[history["epoch"] == table.loc[name, "best_epoch"]]
+        best = history[history["epoch"] == best_epochs[name]]
         for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
             axis.plot(history["epoch"], history[metric], color=colour, linewidth=1.2, label=name)
             axis.plot(history["epoch"], history[f"val_{metric}"], color=colour, linewidth=1.2, linestyle="--")
@@ -125,84 +159,100 @@ def points(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
-def gap_effect(base: pd.Series, row: pd.Series) -> str:
-    if row["gap"] < 0:
-        return (
-            f"closes the {points(base['gap'])}-point gap entirely: validation accuracy ends {points(-row['gap'])}"
-            " points above training accuracy, which is measured while the remedy is active"
-        )
-    if row["gap"] < base["gap"]:
-        return f"narrows the gap from {points(base['gap'])} to {points(row['gap'])} points"
-    return f"does not narrow the gap ({points(row['gap'])} points against {points(base['gap'])})"
+def mean_sd(values: pd.Series, scale: float = 1, digits: int = 4) -> str:
+    return summarize(values).text(scale, digits)
 
 
-def loss_effect(row: pd.Series) -> str:
-    if row["val_loss_rise"] == 0 and row["best_epoch"] < row["epochs_run"]:
-        return f"it keeps the weights of epoch {row['best_epoch']}, its lowest validation loss"
-    if row["val_loss_rise"] < 0.02:
-        return f"its validation loss stays within {row['val_loss_rise']:.3f} of its minimum (epoch {row['best_epoch']})"
+def epochs_text(values: pd.Series) -> str:
+    return "/".join(map(str, values))
+
+
+def loss_effect(group: pd.DataFrame, restores_best: bool) -> str:
+    rise = group["val_loss_rise"].mean()
+    best = epochs_text(group["best_epoch"])
+    if restores_best:
+        return f"it keeps the weights of its lowest-validation-loss epoch (epochs {best} of the seeds)"
+    if rise < 0.02:
+        return f"its validation loss stays within {rise:.3f} of its minimum on average (best epochs {best})"
     return (
-        f"its validation loss still turns upward, ending {row['val_loss_rise']:.3f} above its minimum"
-        f" (epoch {row['best_epoch']})"
+        f"its validation loss still turns upward, ending {rise:.3f} above its minimum on average (best epochs {best})"
     )
 
 
-def cost(base: pd.Series, row: pd.Series) -> str:
-    change = row["test_accuracy"] - base["test_accuracy"]
-    direction = "up" if change > 0 else "down"
-    return f"test accuracy {row['test_accuracy']:.4f}, {direction} {points(abs(change))} points on the base's"
-
-
-def conclusions(table: pd.DataFrame) -> list[str]:
-    """One sentence per remedy, with its numbers against the base's."""
-    base = table.loc[BASE]
+def conclusions(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str, bool]) -> list[str]:
+    """One sentence per remedy: its gap and test accuracy against the base's, each with its interval."""
+    base = runs[runs["variant"] == BASE]
+    n = len(base)
     lines = [
-        f"- **{BASE}**: training accuracy reaches {base['train_accuracy']:.4f} while validation stays at"
-        f" {base['val_accuracy']:.4f}, a gap of {points(base['gap'])} points; the validation loss bottoms out at"
-        f" epoch {base['best_epoch']} and ends {base['val_loss_rise']:.3f} above that minimum. That rise is"
-        " overfitting: the model keeps fitting the training images and gets worse on new ones."
+        f"- **{BASE}**: training accuracy reaches {mean_sd(base['train_accuracy'])} while validation stays at"
+        f" {mean_sd(base['val_accuracy'])}, a gap of {mean_sd(base['gap'], 100, 1)} points; the validation loss"
+        f" bottoms out at epochs {epochs_text(base['best_epoch'])} and ends {base['val_loss_rise'].mean():.3f} above"
+        " that minimum on average. That rise is overfitting: the model keeps fitting the training images and gets"
+        " worse on new ones."
     ]
-    for name, row in table.drop(index=BASE).iterrows():
-        lines.append(f"- **{name}** ({row['remedy']}): {gap_effect(base, row)}; {loss_effect(row)}; {cost(base, row)}.")
-    narrowest = table.drop(index=BASE)["gap"].idxmin()
-    best = table["test_accuracy"].idxmax()
-    lines += [
-        "",
-        f"Narrowest gap: **{narrowest}** ({points(table.loc[narrowest, 'gap'])} points). Best test accuracy:"
-        f" **{best}** ({table.loc[best, 'test_accuracy']:.4f}). A narrow gap alone is not the goal: the remedy"
-        " that lets the model learn the most while still generalising wins on the test set.",
+    for _, row in compared.iterrows():
+        group = runs[runs["variant"] == row["variant"]]
+        pairing = "paired by seed" if row["paired"] else "unpaired"
+        lines.append(
+            f"- **{row['variant']}** ({REMEDIES.get(row['variant'], 'as declared')}): gap"
+            f" {mean_sd(group['gap'], 100, 1)} points, {row['gap_verdict']};"
+            f" {loss_effect(group, restores_best[row['variant']])}; test accuracy {mean_sd(group['test_accuracy'])},"
+            f" against the base's: {row['verdict']} ({pairing}; McNemar p per seed {p_text(row['mcnemar_p'])})."
+        )
+    detected = compared[compared["verdict"].str.startswith(("better", "worse"))]
+    better = detected[detected["difference"] > 0]["variant"].tolist()
+    worse = detected[detected["difference"] < 0]["variant"].tolist()
+    undecided = compared[~compared["variant"].isin(detected["variant"])]["variant"].tolist()
+    summary = [
+        f"detectably above the base's: {', '.join(better) or 'none'}",
+        f"detectably below: {', '.join(worse) or 'none'}",
+        f"no difference detectable with {n} seeds: {', '.join(undecided) or 'none'}",
     ]
+    lines += ["", "Test accuracy against the base, over the seeds: " + "; ".join(summary) + "."]
     return lines
 
 
-def markdown(table: pd.DataFrame, epochs: int, fraction: float) -> str:
+def markdown(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str, bool], epochs: int,
+             fraction: float, first_seed: int) -> str:  # fmt: skip
+    groups = runs.groupby("variant", sort=False)
     shown = pd.DataFrame(
         {
-            "remedy": table["remedy"],
-            "best epoch": table["best_epoch"],
-            "epochs run": table["epochs_run"],
-            "train acc": table["train_accuracy"].map("{:.4f}".format),
-            "val acc": table["val_accuracy"].map("{:.4f}".format),
-            "gap (points)": table["gap"].map(points),
-            "val loss rise": table["val_loss_rise"].map("{:.3f}".format),
-            "test acc": table["test_accuracy"].map("{:.4f}".format),
-            "params": table["params"].map("{:,}".format),
+            "remedy": [REMEDIES.get(name, "as declared") for name in groups.groups],
+            "best epoch": groups["best_epoch"].agg(epochs_text),
+            "epochs run": groups["epochs_run"].agg(epochs_text),
+            "train acc": groups["train_accuracy"].agg(mean_sd),
+            "val acc": groups["val_accuracy"].agg(mean_sd),
+            "gap (points)": groups["gap"].agg(lambda values: mean_sd(values, 100, 1)),
+            "val loss rise": groups["val_loss_rise"].agg(lambda values: mean_sd(values, 1, 3)),
+            "test acc": groups["test_accuracy"].agg(mean_sd),
+            "test 95% CI": groups["test_accuracy"].agg(lambda values: summarize(values).interval()),
         }
     )
-    figures = [f"![{name}: training and validation curves](figures/overfitting/{name}.png)" for name in table.index]
+    shown.index.name = "variant"
+    names = list(groups.groups)
+    figures = [f"![{name}: training and validation curves](figures/overfitting/{name}.png)" for name in names]
+    n = runs["seed"].nunique()
     return "\n".join(
         [
             "## Overfitting and its remedies",
             "",
             f"The source's CNN (`cnn_32`) trained for {epochs} epochs on {fraction:.0%} of the training images, next",
-            "to the remedies the course lists, each a variant under `overfitting` in `params.yaml`. Train and",
-            "val accuracy are those of the weights each model keeps (the last epoch's; the best epoch's for",
-            "early stopping); the gap is their difference; the validation loss rise is how far the kept",
-            "epoch's validation loss is above its minimum. Test accuracy is measured once, at the end.",
+            "to the remedies the course lists, each a variant under `overfitting` in `params.yaml`, each trained",
+            f"once per seed ({n} seeds). Train and val accuracy are those of the weights each model keeps (the",
+            "last epoch's; the best epoch's for early stopping); the gap is their difference; the validation",
+            "loss rise is how far the kept epoch's validation loss is above its minimum. Figures are the mean",
+            "± the sample SD over the seeds; epochs are listed seed by seed. Test accuracy is measured once",
+            "per seed, at the end; its 95% interval is t-based.",
             "",
             shown.to_markdown(),
             "",
-            *conclusions(table),
+            "Each remedy against the base: the difference of means with its 95% t interval (paired by seed",
+            "where the two variants' runs of a seed saw the same batches), and McNemar's exact test on each",
+            "seed's test predictions. A difference whose interval includes zero is not ranked.",
+            "",
+            *conclusions(runs, compared, restores_best),
+            "",
+            f"The figures show the first seed ({first_seed}).",
             "",
             "![Every variant's training and validation curves](figures/overfitting/overlay.png)",
             "",
@@ -213,30 +263,49 @@ def markdown(table: pd.DataFrame, epochs: int, fraction: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--history-dir", type=Path, required=True, help="where <variant>.csv, the histories, are")
-    parser.add_argument("--metrics-dir", type=Path, required=True, help="where <variant>.json are")
+    parser.add_argument("--history-dir", type=Path, required=True, help="where <variant>/seed_<seed>.csv are")
+    parser.add_argument("--seeds-dir", type=Path, required=True, help="where <variant>.csv, a row per seed, are")
+    parser.add_argument("--predictions-dir", type=Path, required=True, help="where <variant>/seed_<seed>.csv are")
     parser.add_argument("--figures", type=Path, required=True, help="where the PNGs go")
     parser.add_argument("--curves", type=Path, required=True, help="the curves table (CSV), for `dvc plots`")
+    parser.add_argument("--statistics", type=Path, required=True, help="each variant's figures over the seeds (CSV)")
+    parser.add_argument("--comparisons", type=Path, required=True, help="each remedy against the base (CSV)")
     parser.add_argument("--out", type=Path, required=True, help="the study's page (Markdown)")
     args = parser.parse_args()
     params = load_params()
-    names = model_names(params, STUDY)
+    names, seed_list = model_names(params, STUDY), seeds(params)
     if BASE not in names:
         raise PipelineError(f"params.yaml: {STUDY}.models: needs a `{BASE}` variant to compare the remedies with")
     configs = {name: model_config(params, name, STUDY) for name in names}
-    histories = {name: read_study_history(named_path(args.history_dir, name, ".csv")) for name in names}
-    metrics = {name: read_metrics(named_path(args.metrics_dir, name, ".json")) for name in names}
+    histories = {
+        (name, seed): read_study_history(seed_path(args.history_dir, name, seed, ".csv"))
+        for name in names
+        for seed in seed_list
+    }
+    per_seed = {name: read_seeds(named_path(args.seeds_dir, name, ".csv")) for name in names}
+    correct = {
+        name: [np.equal(*read_predictions(seed_path(args.predictions_dir, name, seed, ".csv"))) for seed in seed_list]
+        for name in names
+    }
     restores_best = {name: config.early_stopping_patience is not None for name, config in configs.items()}
-    table = study_table(histories, metrics, restores_best)
+    paired = {name: shares_data_order(config, configs[BASE]) for name, config in configs.items()}
+    runs = runs_table(histories, per_seed, restores_best)
+    compared = remedy_comparisons(runs, paired, correct)
 
-    for name, history in histories.items():
-        save(curve_figure(name, history, table.loc[name, "best_epoch"]), named_path(args.figures, name, ".png"))
-    save(overlay_figure(histories, table), args.figures / "overlay.png")
-    args.curves.parent.mkdir(parents=True, exist_ok=True)
-    long_curves(histories).to_csv(args.curves, index=False, float_format="%.4f")
+    first = {name: histories[name, seed_list[0]] for name in names}
+    best_epochs = {name: int(history.loc[history["val_loss"].idxmin(), "epoch"]) for name, history in first.items()}
+    for name, history in first.items():
+        save(curve_figure(name, history, best_epochs[name]), named_path(args.figures, name, ".png"))
+    save(overlay_figure(first, best_epochs), args.figures / "overlay.png")
+    for path in (args.curves, args.statistics, args.comparisons):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    long_curves(first).to_csv(args.curves, index=False, float_format="%.4f")
+    study_statistics(runs).to_csv(args.statistics, index=False, float_format="%.4f")
+    compared.assign(mcnemar_p=compared["mcnemar_p"].map(p_text)).to_csv(args.comparisons, index=False,
+                                                                         float_format="%.4f")  # fmt: skip
     base = configs[BASE]
-    args.out.write_text(markdown(table, base.epochs, base.train_fraction) + "\n")
-    print(table.drop(columns="remedy").round(4).to_string())
+    args.out.write_text(markdown(runs, compared, restores_best, base.epochs, base.train_fraction, seed_list[0]) + "\n")
+    print(compared[["variant", "verdict", "gap_verdict"]].to_string(index=False))
 
 
 if __name__ == "__main__":

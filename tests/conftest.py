@@ -54,12 +54,27 @@ def write_raw_dir(directory: Path, train_count: int = 200, test_count: int = 50)
     return directory
 
 
-def run_module(module: str, *args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `python -m module args` in cwd with the repository importable, as DVC would."""
+def prepared_dir(directory: Path, count: int = 600) -> Path:
+    """Random prepared arrays of every split, labels cycling through the classes."""
+    rng = np.random.default_rng(0)
+    directory.mkdir(parents=True, exist_ok=True)
+    for split, size in (("train", count), ("validation", count // 5), ("test", count // 5)):
+        np.save(directory / f"x_{split}.npy", rng.random((size, 28, 28, 1), dtype=np.float32))
+        np.save(directory / f"y_{split}.npy", (np.arange(size) % 10).astype(np.uint8))
+    return directory
+
+
+def run_module(
+    module: str, *args: str, cwd: Path, env: dict | None = None, prefix: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    """Run `python -m module args` in cwd with the repository importable, as DVC would.
+
+    `prefix` goes before the command, e.g. `taskset --cpu-list 0`."""
     environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=600
-    )
+        [*prefix, sys.executable, "-m", module, *args], cwd=cwd, env=environment, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
 
 
 def start_module(module: str, *args: str, cwd: Path) -> subprocess.Popen:

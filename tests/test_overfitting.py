@@ -1,9 +1,10 @@
-"""The overfitting report: which epoch counts, the table's arithmetic and the sentences."""
+"""The overfitting report: which epoch counts, the comparisons over seeds and the sentences."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from stages.overfitting import conclusions, long_curves, summarize
+from stages.overfitting import conclusions, long_curves, remedy_comparisons, summarize_run
 
 HISTORY = pd.DataFrame(
     {
@@ -17,35 +18,56 @@ HISTORY = pd.DataFrame(
 
 
 def test_a_model_keeps_its_last_epoch_unless_early_stopping_restored_the_best():
-    last = summarize(HISTORY, restores_best=False)
+    last = summarize_run(HISTORY, restores_best=False)
     assert last["best_epoch"] == 2 and last["epochs_run"] == 4
     assert (last["train_accuracy"], last["val_accuracy"]) == (0.97, 0.86)
     assert last["gap"] == pytest.approx(0.11) and last["val_loss_rise"] == pytest.approx(0.15)
-    best = summarize(HISTORY, restores_best=True)
+    best = summarize_run(HISTORY, restores_best=True)
     assert (best["train_accuracy"], best["val_accuracy"], best["val_loss_rise"]) == (0.88, 0.86, 0.0)
 
 
-def row(gap: float, rise: float, best: int, run: int, test: float) -> dict:
-    return {"remedy": "r", "gap": gap, "val_loss_rise": rise, "best_epoch": best, "epochs_run": run,
-            "train_accuracy": 0.9, "val_accuracy": 0.9 - gap, "test_accuracy": test}  # fmt: skip
+def runs(name: str, gaps: list[float], tests: list[float], best: int = 11, rise: float = 0.14) -> list[dict]:
+    return [
+        {"variant": name, "seed": seed, "best_epoch": best + seed, "epochs_run": 20, "train_accuracy": 0.9,
+         "val_accuracy": 0.9 - gap, "gap": gap, "val_loss_rise": rise, "test_accuracy": test}
+        for seed, (gap, test) in enumerate(zip(gaps, tests, strict=True))
+    ]  # fmt: skip
 
 
-def test_conclusions_say_what_each_remedy_did_with_its_numbers():
+def study(paired: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     table = pd.DataFrame(
-        {
-            "base": row(0.09, 0.14, 11, 20, 0.87),
-            "dropout": row(-0.008, 0.002, 19, 20, 0.889),
-            "early_stopping": row(0.037, 0.0, 11, 14, 0.884),
-            "wider": row(0.12, 0.3, 5, 20, 0.86),
-        }
-    ).T
-    text = "\n".join(conclusions(table))
-    assert "gap of 9.0 points" in text and "ends 0.140 above that minimum" in text
-    assert "closes the 9.0-point gap entirely: validation accuracy ends 0.8 points above" in text
-    assert "keeps the weights of epoch 11, its lowest validation loss" in text
-    assert "does not narrow the gap (12.0 points against 9.0)" in text
-    assert "test accuracy 0.8890, up 1.9 points" in text and "test accuracy 0.8600, down 1.0 points" in text
-    assert "Narrowest gap: **dropout**" in text and "Best test accuracy: **dropout** (0.8890)" in text
+        runs("base", [0.090, 0.092, 0.088], [0.870, 0.872, 0.868])
+        + runs("dropout", [-0.008, -0.006, -0.010], [0.889, 0.890, 0.888], rise=0.002)
+        + runs("wider", [0.091, 0.095, 0.087], [0.869, 0.875, 0.864], rise=0.3)
+    )
+    correct = {name: [np.ones(10, bool)] * 3 for name in ("base", "dropout", "wider")}
+    return table, remedy_comparisons(table, dict.fromkeys(("base", "dropout", "wider"), paired), correct)
+
+
+def test_each_remedy_is_compared_with_the_base_with_its_interval():
+    table, compared = study()
+    text = "\n".join(conclusions(table, compared, {"base": False, "dropout": False, "wider": False}))
+    assert "a gap of 9.0 ± 0.2 points" in text and "bottoms out at epochs 11/12/13" in text
+    dropout = next(line for line in text.splitlines() if line.startswith("- **dropout**"))
+    assert "narrows the gap by 9.8 points (95% CI" in dropout
+    assert "against the base's: better by 1.9 points (95% CI +1.7 to +2.1)" in dropout
+    wider = next(line for line in text.splitlines() if line.startswith("- **wider**"))
+    assert "no change in the gap detectable with 3 seeds" in wider
+    assert "against the base's: no difference detectable with 3 seeds" in wider
+    assert "detectably above the base's: dropout; detectably below: none;" in text
+    assert "no difference detectable with 3 seeds: wider." in text
+
+
+def test_early_stopping_is_said_to_keep_its_best_epoch():
+    table, compared = study()
+    text = "\n".join(conclusions(table, compared, {"base": False, "dropout": True, "wider": False}))
+    assert "keeps the weights of its lowest-validation-loss epoch (epochs 11/12/13 of the seeds)" in text
+
+
+def test_unpaired_comparisons_say_so():
+    table, compared = study(paired=False)
+    assert not compared["paired"].any()
+    assert "(unpaired;" in "\n".join(conclusions(table, compared, dict.fromkeys(("base", "dropout", "wider"), False)))
 
 
 def test_curves_for_dvc_plots_have_a_training_and_a_validation_line_per_variant():

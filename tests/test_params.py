@@ -9,13 +9,16 @@ import yaml
 from pipeline.errors import PipelineError
 from pipeline.layers import LAYER_TYPES
 from pipeline.params import (
+    GateSettings,
+    comparisons,
     data_settings,
+    gate_settings,
     load_params,
     model_config,
     model_names,
-    quality_floors,
     reference_accuracies,
     seed,
+    seeds,
 )
 from tests.conftest import REPO, run_module
 
@@ -370,19 +373,61 @@ def test_more_hostile_values_are_one_error(change, message):
     ("gates", "message"),
     [
         (None, "gates: expected a mapping, got null"),
-        ({"min_test_accuracy": {"dnn": "0.8"}}, "gates.min_test_accuracy.dnn: expected a finite number, got '0.8'"),
-        (
-            {"min_test_accuracy": {"dnn": float("nan")}},
-            "gates.min_test_accuracy.dnn: expected a finite number, got nan",
-        ),
-        ({"min_test_accuracy": {"dnn": -1}}, "gates.min_test_accuracy.dnn: must be in [0, 1], got -1.0"),
-        ({"min_test_accuracy": {"resnet": 0.9}}, "gates.min_test_accuracy.resnet: no such model"),
-        ({"max_loss": 1}, "gates.max_loss: unknown key"),
+        ({"mean_margin": "0.8", "seed_margin_sds": 3}, "gates.mean_margin: expected a finite number, got '0.8'"),
+        ({"mean_margin": float("nan"), "seed_margin_sds": 3}, "gates.mean_margin: expected a finite number, got nan"),
+        ({"mean_margin": -1, "seed_margin_sds": -2}, "gates.mean_margin: must be in [0, 1), got -1.0; gates.seed"),
+        ({"mean_margin": 0.01}, "gates.seed_margin_sds: required"),
+        ({"mean_margin": 0.01, "seed_margin_sds": 3, "min_test_accuracy": {}}, "gates.min_test_accuracy: unknown key"),
     ],
 )
-def test_bad_quality_floors(gates, message):
+def test_bad_gate_settings(gates, message):
     with pytest.raises(PipelineError, match=re.escape(message)):
-        quality_floors(with_change(lambda p: p.update(gates=gates)))
+        gate_settings(with_change(lambda p: p.update(gates=gates)))
+
+
+def test_gate_settings_and_comparisons_as_declared():
+    assert gate_settings(PARAMS) == GateSettings(mean_margin=0.015, seed_margin_sds=3.0)
+    pairs = comparisons(PARAMS)
+    assert ("cnn_32", "dnn") in pairs and ("cnn_64_1conv", "cnn_64") in pairs
+    assert all(other == "dnn" for name, other in pairs if name == "cnn_64")
+
+
+@pytest.mark.parametrize(
+    ("declared", "message"),
+    [
+        ({"cnn_32": ["resnet"]}, "comparisons.cnn_32[0]: no such model 'resnet'"),
+        ({"cnn_32": ["cnn_32"]}, "comparisons.cnn_32[0]: a model compared with itself"),
+        ({"cnn_32": "dnn"}, "comparisons.cnn_32: expected a list, got 'dnn'"),
+        ({"resnet": ["dnn"]}, "comparisons.resnet: no such model"),
+        ({"cnn_32": [None]}, "comparisons.cnn_32[0]: no such model null"),
+    ],
+)
+def test_bad_comparisons(declared, message):
+    with pytest.raises(PipelineError, match=re.escape(message)):
+        comparisons(with_change(lambda p: p.update(comparisons=declared)))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "seeds: expected a list, got null"),
+        (0, "seeds: expected a list, got 0"),
+        ([], "seeds: expected 1 to 100 seeds, got 0"),
+        (list(range(101)), "seeds: expected 1 to 100 seeds, got 101"),
+        ([0, 1, 0], "seeds: seed 0 is listed twice"),
+        ([0, -1], "seeds[1]: must be in [0, 4.29497e+09], got -1"),
+        ([0, 1.5], "seeds[1]: expected an integer, got 1.5"),
+        ([True], "seeds[0]: expected an integer, got True"),
+    ],
+)
+def test_bad_seed_lists(value, message):
+    with pytest.raises(PipelineError, match=re.escape(message)):
+        seeds(with_change(lambda p: p.update(seeds=value)))
+
+
+def test_seeds_as_declared_and_as_dvc_exp_run_sets_them():
+    assert seeds(PARAMS) == (0, 1, 2)
+    assert seeds(with_change(lambda p: p.update(seeds=[0, 1, 2, 3, 4]))) == (0, 1, 2, 3, 4)
 
 
 @pytest.mark.parametrize(

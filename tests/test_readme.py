@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from tests.conftest import REPO
@@ -36,3 +37,42 @@ def test_readme_stage_table_matches_dvc_yaml():
         r"^\| `(\w+)(?:@<\w+>)?` \| `python -m (stages\.\w+)[^`]*` \|", (REPO / "README.md").read_text(), re.M
     )
     assert dict(rows) == modules
+
+
+SUMMARY_START, SUMMARY_END = "<!-- reports/summary.md, written by `dvc repro` -->", "<!-- end of reports/summary.md -->"
+
+
+def readme_section(heading: str) -> str:
+    """The text under a second-level heading of README.md, up to the next one."""
+    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", (REPO / "README.md").read_text(), re.M | re.S)
+    assert match, f"README.md has no section `## {heading}`"
+    return match[1]
+
+
+def test_readme_results_are_the_generated_summary():
+    results = readme_section("Results")
+    included = results.split(SUMMARY_START, 1)[1].split(SUMMARY_END, 1)[0]
+    assert included.strip() == (REPO / "reports" / "summary.md").read_text().strip()
+
+
+def reports_text(*patterns: str) -> str:
+    return "\n".join(path.read_text() for pattern in patterns for path in sorted((REPO / "reports").glob(pattern)))
+
+
+def unfound_numbers(text: str, reports: str) -> list[str]:
+    """The decimal figures (accuracies, ratios, seconds, minutes) of `text` that `reports` does not contain."""
+    return [number for number in re.findall(r"(?<![\w.])\d+\.\d+(?![\w.])", text) if number not in reports]
+
+
+@pytest.mark.parametrize(
+    ("heading", "patterns"),
+    [("Results", ("*.md", "**/*.csv", "**/*.json")), ("The overfitting study", ("overfitting.md",)),
+     ("Speed", ("performance.md",))],
+)  # fmt: skip
+def test_every_figure_in_readme_results_comes_from_reports(heading, patterns):
+    """No hand-typed accuracy or timing: each decimal in these sections is in a generated report."""
+    assert unfound_numbers(readme_section(heading), reports_text(*patterns)) == []
+
+
+def test_a_hand_typed_figure_would_be_caught():
+    assert unfound_numbers("mean 0.9012, 1.5x faster, in 20.5 minutes", "0.9012 and 1.5x") == ["20.5"]

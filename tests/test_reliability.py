@@ -8,6 +8,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import psutil
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +18,8 @@ from pipeline.arrays import load_split
 from pipeline.errors import PipelineError
 from pipeline.idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx
 from pipeline.models import load_model
-from tests.conftest import REPO, idx_bytes, run_module, start_module, synthetic_split, write_raw_dir
+from pipeline.workers import worker_count
+from tests.conftest import REPO, idx_bytes, prepared_dir, run_module, start_module, synthetic_split, write_raw_dir
 
 VALID_IMAGES = idx_bytes(synthetic_split(3)[0], IMAGES_MAGIC)
 VALID_LABELS = idx_bytes(synthetic_split(3)[1], LABELS_MAGIC)
@@ -59,48 +61,47 @@ def test_huge_declared_dimensions_are_refused_without_allocating():
         parse_idx(header + bytes(100), "huge.idx", IMAGES_MAGIC)
 
 
-def prepared_dir(directory: Path, count: int = 600) -> Path:
-    rng = np.random.default_rng(0)
-    directory.mkdir(parents=True, exist_ok=True)
-    for split, size in (("train", count), ("validation", count // 5), ("test", count // 5)):
-        np.save(directory / f"x_{split}.npy", rng.random((size, 28, 28, 1), dtype=np.float32))
-        np.save(directory / f"y_{split}.npy", (np.arange(size) % 10).astype(np.uint8))
-    return directory
-
-
-def test_a_training_stage_killed_mid_epoch_leaves_no_model_or_history(workdir):
-    """SIGKILL gives no chance to clean up: the outputs must simply never have been written."""
+def test_a_training_stage_killed_mid_epoch_leaves_no_model_or_history_and_no_worker(workdir):
+    """SIGKILL to the stage alone gives no chance to clean up: its worker processes, which train
+    the seeds, must notice and exit, and no model or history may ever have been written."""
     params = yaml.safe_load((workdir / "params.yaml").read_text())
     params["models"]["cnn_64"]["epochs"] = 500
+    params["seeds"] = [0, 1]
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     data = prepared_dir(workdir / "prepared")
-    model, history = workdir / "out" / "cnn_64.keras", workdir / "out" / "cnn_64.csv"
+    out = workdir / "out" / "cnn_64"
     process = start_module(
         "stages.train", "cnn_64", "--data", str(data), "--models-dir", "out", "--history-dir", "out", cwd=workdir
     )
-    partial = history.with_name(history.name + ".partial")
+    partial = out / "seed_0.csv.partial"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(partial.read_text().splitlines() if partial.exists() else []) < 3:
         time.sleep(0.2)
     assert partial.exists(), "training never got through two epochs"
+    workers = psutil.Process(process.pid).children()
+    assert len(workers) == worker_count(2), "one worker process per seed, up to one per core"
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
-    assert not model.exists() and not history.exists()
-    assert not any(path.suffix == ".keras" for path in model.parent.iterdir())
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert alive == [], "a worker outlived its stage"
+    assert not any(path.suffix in (".keras", ".csv") for path in out.iterdir())
 
 
 def test_a_training_whose_loss_turns_nan_fails_and_saves_nothing(workdir):
     """A learning rate of 1e30 diverges at once: Keras's TerminateOnNaN stops it, the stage says so."""
     params = yaml.safe_load((workdir / "params.yaml").read_text())
     params["models"]["dnn"]["learning_rate"] = 1e30
+    params["seeds"] = [0]
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     data = prepared_dir(workdir / "prepared", count=200)
     result = run_module(
         "stages.train", "dnn", "--data", str(data), "--models-dir", "out", "--history-dir", "out", cwd=workdir
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "error: dnn: the training loss became NaN or infinite; lower the learning rate (1e+30)" in result.stderr
-    assert list((workdir / "out").iterdir()) == []
+    assert (
+        "error: dnn seed 0: the training loss became NaN or infinite; lower the learning rate (1e+30)" in result.stderr
+    )
+    assert [path.name for path in (workdir / "out" / "dnn").iterdir()] == []
 
 
 def test_an_unwritable_output_directory_is_a_clear_error(workdir):

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 import yaml
@@ -14,8 +15,9 @@ from pipeline.models import build_model
 from pipeline.params import model_config, model_names
 from pipeline.plotting import plt, save
 from pipeline.shapes import padding_amount, parameter_count
-from stages.compare import comparison
+from stages.compare import below_course, model_comparisons, overview, summary
 from stages.figures import activation_grid, feature_channels, feature_layers
+from stages.front_page import top_confusion
 from stages.shapes import shape_table
 from tests.conftest import REPO, run_module
 
@@ -72,6 +74,7 @@ def test_shape_table_of_a_strided_same_padded_model():
     assert table["parameters"][0] == (5 * 5 * 1 + 1) * 4
 
 
+ONE_SEED = pd.DataFrame([{"seed": 0, "test_accuracy": 0.5, "train_accuracy": 0.5, "val_accuracy": 0.5, "epochs": 5}])
 EVERY_LAYER_TYPE = {
     "random_shift": {"type": "random_shift", "factor": 0.1},
     "random_flip": {"type": "random_flip"},
@@ -95,8 +98,7 @@ def test_a_top_level_model_with_every_layer_type_builds_and_is_reported():
         "random_zoom",
         "conv_1",
     ]
-    metrics = {"every": {"epochs": 5, "params": 1, "train_accuracy": 0.5, "val_accuracy": 0.5, "test_accuracy": 0.5}}
-    row = comparison(params, metrics).iloc[0]
+    row = overview(params, {"every": ONE_SEED}, {"every": {"params": 1}}).iloc[0]
     assert row["layers before the head"] == "Shift-Flip-Zoom-Conv4-Pool-Dropout0.2"
 
 
@@ -134,7 +136,7 @@ def test_figures_stage_rejects_a_channel_the_model_does_not_have(workdir):
     params = yaml.safe_load((workdir / "params.yaml").read_text())
     params["report"]["activation_channel"] = 20
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    dirs = ("--data", "d", "--models-dir", "m", "--confusion-dir", "c", "--out-dir", "figures")
+    dirs = ("--data", "d", "--models-dir", "m", "--predictions-dir", "p", "--out-dir", "figures")
     result = run_module("stages.figures", "cnn_16", *dirs, cwd=workdir)
     assert result.returncode == 1
     assert "error: params.yaml: report.activation_channel: 20 is not a channel of models.cnn_16" in result.stderr
@@ -176,6 +178,46 @@ def test_a_model_whose_layers_come_from_defaults_is_described():
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["defaults"]["layers"] = {"flatten": {"type": "flatten"}}
     params["models"] = {"plain": {}}
-    metrics = {"plain": {"epochs": 5, "params": 1, "train_accuracy": 0.5, "val_accuracy": 0.5, "test_accuracy": 0.5}}
     params["reference"] = {}
-    assert comparison(params, metrics).iloc[0]["layers before the head"] == "Flatten"
+    assert (
+        overview(params, {"plain": ONE_SEED}, {"plain": {"params": 1}}).iloc[0]["layers before the head"] == "Flatten"
+    )
+
+
+def seed_table(test_accuracies: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"seed": range(len(test_accuracies)), "test_accuracy": test_accuracies,
+                         "train_accuracy": 0.9, "val_accuracy": 0.9, "epochs": 5})  # fmt: skip
+
+
+def test_comparisons_and_the_summary_follow_the_seeds():
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["models"] = {name: params["models"][name] for name in ("dnn", "cnn_32", "cnn_16")}
+    params["comparisons"] = {"cnn_32": ["dnn"], "cnn_16": ["cnn_32"]}
+    params["reference"] = {name: params["reference"][name] for name in params["models"]}
+    per_seed = {
+        "dnn": seed_table([0.860, 0.866, 0.869]),
+        "cnn_32": seed_table([0.900, 0.905, 0.911]),
+        "cnn_16": seed_table([0.899, 0.907, 0.907]),
+    }
+    correct = {name: [np.ones(10, bool)] * 3 for name in per_seed}
+    compared = model_comparisons(params, per_seed, correct)
+    assert compared["verdict"].tolist() == [
+        "better by 4.0 points (95% CI +3.7 to +4.4)",
+        "no difference detectable with 3 seeds",
+    ]
+    text = summary(params, per_seed, compared)
+    assert "| `dnn`    | 0.8650 ± 0.0046 | 0.8536 to 0.8764 |        0.8809 |                 no |" in text
+    assert "- `cnn_16` against `cnn_32`: no difference detectable with 3 seeds." in text
+    below = below_course(params, per_seed, margin=0.015)
+    assert below == ["- `dnn`: mean test accuracy 0.8650 (95% CI 0.8536 to 0.8764) is 1.6 points below the"
+                     " course's 0.8809."]  # fmt: skip
+
+
+def test_the_front_page_names_the_mistake_the_confusion_counts_show():
+    counts = pd.DataFrame(
+        [("cnn", "Shirt", "T-shirt/top", 5), ("cnn", "Coat", "Pullover", 9), ("cnn", "Coat", "Coat", 900),
+         ("dnn", "Shirt", "T-shirt/top", 0), ("dnn", "Shirt", "Shirt", 10)],
+        columns=["model", "actual", "predicted", "count"],
+    )  # fmt: skip
+    assert top_confusion(counts, "cnn") == "Its most frequent mistake: 9 Coat images taken for Pullover."
+    assert top_confusion(counts, "dnn") == "It classifies every test image correctly."
