@@ -115,7 +115,7 @@ def test_every_model_is_trained_and_evaluated_once_per_seed(pipeline_copy):
             assert (pipeline_copy / "data" / "models" / name / f"seed_{seed}.keras").is_file()
             predictions = (pipeline_copy / "data" / "predictions" / name / f"seed_{seed}.csv").read_text()
             assert predictions.startswith("actual,predicted\n") and len(predictions.splitlines()) == 10_001
-    models = [(pipeline_copy / "data" / "models" / "cnn_32" / f"seed_{seed}.keras").read_bytes() for seed in SEEDS]
+    models = [(pipeline_copy / "data" / "models" / "cnn_16" / f"seed_{seed}.keras").read_bytes() for seed in SEEDS]
     assert models[0] != models[1], "two seeds gave the same model"
     stopped = pd.read_csv(pipeline_copy / "reports" / "seeds" / "cnn_32_stop90.csv")
     assert (stopped["epochs"] == 1).all()

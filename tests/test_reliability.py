@@ -78,7 +78,8 @@ def test_a_training_stage_killed_mid_epoch_leaves_no_model_or_history_and_no_wor
     while time.monotonic() < deadline and len(partial.read_text().splitlines() if partial.exists() else []) < 3:
         time.sleep(0.2)
     assert partial.exists(), "training never got through two epochs"
-    workers = psutil.Process(process.pid).children()
+    children = psutil.Process(process.pid).children()
+    workers = [child for child in children if "spawn_main" in " ".join(child.cmdline())]  # not the resource tracker
     assert len(workers) == worker_count(2), "one worker process per seed, up to one per core"
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
