@@ -14,10 +14,10 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline import training
+from pipeline.layers import layer_output_shape
 from pipeline.models import build_model
 from pipeline.params import INPUT_SHAPE, ModelConfig, TrainingSettings
 from pipeline.runtime import seed_everything
-from pipeline.layers import layer_output_shape
 
 Split = tuple[np.ndarray, np.ndarray]
 NO_VALIDATION: Split = (np.zeros((0, *INPUT_SHAPE), np.float32), np.zeros(0, np.uint8))

@@ -15,14 +15,20 @@ from pipeline.fashion_mnist import CLASS_NAMES
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy")
 
 
+def read_table(path: Path, what: str, columns: tuple[str, ...], expected: str) -> pd.DataFrame:
+    """A CSV that a stage wrote, with at least one row and the given columns; else what to do."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise PipelineError(f"{path}: cannot read the {what} ({error}); run `dvc repro`") from None
+    if table.empty or not set(columns) <= set(table):
+        raise PipelineError(f"{path}: {expected}; run `dvc repro`")
+    return table
+
+
 def read_history(path: Path) -> pd.DataFrame:
     """A training history (Keras's CSVLogger) with at least one epoch, epochs counted from 1."""
-    try:
-        history = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise PipelineError(f"{path}: cannot read the training history ({error}); run `dvc repro`") from None
-    if history.empty or not set(HISTORY_COLUMNS) <= set(history):
-        raise PipelineError(f"{path}: no epochs with loss and accuracy recorded; run `dvc repro`")
+    history = read_table(path, "training history", HISTORY_COLUMNS, "no epochs with loss and accuracy recorded")
     return history.assign(epoch=history["epoch"] + 1)
 
 
@@ -42,13 +48,7 @@ SEED_COLUMNS = ("seed", "test_accuracy", "train_accuracy", "val_accuracy", "epoc
 
 def read_seeds(path: Path) -> pd.DataFrame:
     """A model's figures per seed, as the evaluate stage wrote them: one row per seed."""
-    try:
-        table = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise PipelineError(f"{path}: cannot read the per-seed figures ({error}); run `dvc repro`") from None
-    if table.empty or not set(SEED_COLUMNS) <= set(table):
-        raise PipelineError(f"{path}: expected a row per seed with {', '.join(SEED_COLUMNS)}; run `dvc repro`")
-    return table
+    return read_table(path, "per-seed figures", SEED_COLUMNS, f"expected a row per seed with {', '.join(SEED_COLUMNS)}")
 
 
 def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray]:
