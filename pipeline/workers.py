@@ -1,8 +1,9 @@
-"""Independent trainings side by side: one process per job, as many at a time as there are cores.
+"""Independent trainings side by side: one process per job, about as many at a time as cores.
 
-DVC runs one stage at a time, and one training process does not keep two cores busy (two
-processes of one thread each train about twice as many images per second as one process of
-two threads), so a stage that trains several seeds runs them side by side itself.
+DVC runs one stage at a time, so a stage that trains several seeds runs them side by side
+itself, each in a process of its own with a fixed thread count: more cores then mean more
+seeds at once, never other results. What that gains over one process with a thread per core
+depends on the machine; `make bench` measures it.
 """
 
 import multiprocessing

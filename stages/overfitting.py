@@ -22,7 +22,7 @@ from pipeline.names import named_path, seed_path
 from pipeline.params import load_params, model_config, model_names, seeds
 from pipeline.plotting import plt, save
 from pipeline.results import read_history, read_predictions, read_seeds
-from pipeline.statistics import comparison, difference, p_text, shares_data_order, summarize
+from pipeline.statistics import Difference, comparison, difference, p_text, shares_data_order, summarize
 
 STUDY = "overfitting"
 BASE = "base"
@@ -98,7 +98,7 @@ def remedy_comparisons(runs: pd.DataFrame, paired: dict[str, bool], correct: dic
     return pd.DataFrame(rows)
 
 
-def gap_words(gap) -> str:
+def gap_words(gap: Difference) -> str:
     """The gap's change against the base's, in points, ranked only when its interval leaves out zero."""
     if not gap.detected():
         return f"no change in the gap detectable with {gap.n} seeds"
