@@ -10,3 +10,7 @@ os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
 # Seeds train side by side, one process each: on a GPU each takes memory as it needs it,
 # rather than all of it at start-up, which would leave none for the next.
 os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+
+from pipeline.startup import hide_tensorflow_start_up_lines
+
+hide_tensorflow_start_up_lines()

@@ -7,6 +7,7 @@ import keras
 
 from pipeline.errors import PipelineError
 from pipeline.layers import keras_layer
+from pipeline.multi_worker import MultiWorkerSequential, under_multi_worker_strategy
 from pipeline.params import INPUT_SHAPE, ModelConfig
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
@@ -22,7 +23,8 @@ def build_model(
 
     `learning_rate` replaces the declared one (a scaled batch scales it); under a mixed
     `precision` the layers compute in 16 bits but keep float32 weights, and the softmax
-    output stays float32 so the loss is computed at full precision.
+    output stays float32 so the loss is computed at full precision. Built in the scope of a
+    multi-worker strategy, the model carries pipeline.multi_worker's workarounds.
     """
     keras.mixed_precision.set_global_policy(precision)
     try:
@@ -30,7 +32,8 @@ def build_model(
         layers.append(keras_layer(config.layers[-1], dtype="float32"))
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    model = keras.Sequential([keras.Input(INPUT_SHAPE), *layers], name=config.name)
+    sequential = MultiWorkerSequential if under_multi_worker_strategy() else keras.Sequential
+    model = sequential([keras.Input(INPUT_SHAPE), *layers], name=config.name)
     model.compile(
         optimizer=OPTIMIZERS[config.optimizer](learning_rate=learning_rate or config.learning_rate),
         loss="sparse_categorical_crossentropy",

@@ -4,13 +4,25 @@ DVC runs one stage at a time, so a stage that trains several seeds runs them sid
 itself, each in a process of its own with a fixed thread count: more cores then mean more
 seeds at once, never other results. What that gains over one process with a thread per core
 depends on the machine; `make bench` measures it.
+
+Several experiments at once (`dvc queue start -j 2`) run several stages at once, each unaware
+of the others. So every training process first takes one of the machine's training slots
+(lock files, one set per user): as many as the rule below allows on this machine's cores,
+divided by the threads each process runs. A third experiment's seeds wait for a free slot
+instead of crowding the cores and the memory; which process waits never changes a result.
 """
 
+import fcntl
 import multiprocessing
 import os
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipeline.errors import PipelineError
 
 
 def cores() -> int:
@@ -27,6 +39,60 @@ def worker_count(jobs: int) -> int:
     """
     available = cores()
     return max(1, jobs if jobs <= available + available // 2 else available)
+
+
+def slot_count(threads_each: int) -> int:
+    """How many training processes of `threads_each` threads this machine runs at once, all
+    stages and experiments together: the threads of worker_count's busiest case (three on two
+    cores), divided among the processes."""
+    return max(1, (cores() + cores() // 2) // threads_each)
+
+
+def slots_directory() -> Path:
+    """This user's directory of slot lock files: in $XDG_RUNTIME_DIR, else the temporary directory.
+
+    Refused when another user owns it or others may write to it: they could hold every slot.
+    """
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    directory = Path(base) / f"fashion-mnist-training-slots-{os.getuid()}"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    status = directory.lstat()
+    if not directory.is_dir() or directory.is_symlink() or status.st_uid != os.getuid() or status.st_mode & 0o022:
+        raise PipelineError(f"{directory}: not a directory of this user's own that others cannot write to")
+    return directory
+
+
+@contextmanager
+def training_slot(threads_each: int, poll_seconds: float = 0.2) -> Iterator[int]:
+    """Hold one of the machine's training slots meanwhile, waiting for one if all are taken.
+
+    A slot is an exclusive lock on a file; the kernel releases it when its process ends, even
+    killed, so a crashed training never keeps one.
+    """
+    directory, count, told = slots_directory(), slot_count(threads_each), False
+    while True:
+        for index in range(count):
+            handle = open(directory / f"slot_{index}", "a")  # held, locked, while the slot is
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            try:
+                yield index
+            finally:
+                handle.close()
+            return
+        if not told:
+            print(f"waiting for a training slot: {count} trainings already run on this machine", flush=True)
+            told = True
+        time.sleep(poll_seconds)
+
+
+def run_in_a_slot(threads_each: int, function: Callable, *args: object) -> object:
+    """function(*args) once a training slot is free (the body of every side-by-side job)."""
+    with training_slot(threads_each):
+        return function(*args)
 
 
 def threads_per_worker(threads: int, workers: int) -> int:
@@ -49,19 +115,23 @@ def exit_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def run_side_by_side(function: Callable, jobs: Sequence[tuple], workers: int) -> list:
+def run_side_by_side(function: Callable, jobs: Sequence[tuple], workers: int, threads_each: int = 1) -> list:
     """function(*job) for every job, `workers` at a time, results in the jobs' order.
 
     Each job runs in a fresh process (spawned, one job per process): TensorFlow's threads
     and seeds are set once, before its first operation, and nothing of one job carries into
     the next, so a job's result does not depend on which worker ran it or on what ran before.
+    Each job holds a training slot for its `threads_each` threads while it runs.
     The first job to fail stops the others at once; its error is raised here.
     """
     failed = threading.Event()
     context = multiprocessing.get_context("spawn")
     pool = context.Pool(workers, initializer=exit_with_parent, initargs=(os.getpid(),), maxtasksperchild=1)
     try:
-        pending = [pool.apply_async(function, job, error_callback=lambda _: failed.set()) for job in jobs]
+        pending = [
+            pool.apply_async(run_in_a_slot, (threads_each, function, *job), error_callback=lambda _: failed.set())
+            for job in jobs
+        ]
         while not failed.is_set() and not all(result.ready() for result in pending):
             failed.wait(0.5)
         for result in pending:

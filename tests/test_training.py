@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import zipfile
@@ -12,12 +11,12 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline import runtime, training
+from pipeline import cluster, runtime, training
 from pipeline.errors import PipelineError
 from pipeline.models import build_model, load_model
 from pipeline.params import TrainingSettings, model_config, training_settings
 from pipeline.runtime import pin_threads, seed_everything
-from tests.conftest import REPO, config_of
+from tests.conftest import REPO, config_of, prepared_dir
 from tests.test_models import tiny_dataset
 
 pin_threads(2)
@@ -128,7 +127,7 @@ def test_steps_per_execution_does_not_change_the_math():
 
 
 def test_plan_scales_batch_and_learning_rate_with_replicas_and_profile(monkeypatch):
-    monkeypatch.setattr(training, "cpu_supports_bfloat16", lambda: True)
+    monkeypatch.setattr(training, "cpu_has_amx", lambda: True)
     config = config_of(SMALL)
     fast = TrainingSettings(64, "fast", "none", 4, "mixed_bfloat16")
     plan = training.training_plan(config, fast, replicas=1)
@@ -138,11 +137,11 @@ def test_plan_scales_batch_and_learning_rate_with_replicas_and_profile(monkeypat
     assert training.training_plan(config, SETTINGS, replicas=1) == training.Plan(32, 0.001, "float32", 1, 64)
 
 
-def test_fast_profile_falls_back_to_float32_without_bfloat16(monkeypatch, capsys):
-    monkeypatch.setattr(training, "cpu_supports_bfloat16", lambda: False)
+def test_fast_profile_falls_back_to_float32_without_amx(monkeypatch, capsys):
+    monkeypatch.setattr(training, "cpu_has_amx", lambda: False)
     fast = TrainingSettings(64, "fast", "none", 4, "mixed_bfloat16")
     assert training.training_precision(fast) == "float32"
-    assert "no AVX-512 BF16 or AMX" in capsys.readouterr().out
+    assert "no GPU and no AMX on this CPU, where mixed_bfloat16 is slower: float32" in capsys.readouterr().out
 
 
 def test_mixed_precision_model_keeps_a_float32_output():
@@ -222,22 +221,112 @@ def test_mirrored_strategy_over_two_cpus_matches_one_device(single_device):
     assert mirrored["val_accuracy"] == pytest.approx(single_device["val_accuracy"], abs=0.05)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def test_multi_worker_strategy_trains_from_tf_config(single_device):
-    """A one-worker cluster on loopback: TF_CONFIG is read and collective ops start in time.
-
-    Two workers do not train with Keras 3.15: its first-batch build reduces the input batch
-    across workers and fails (keras/src/backend/tensorflow/trainer.py, _maybe_symbolic_build).
+def test_two_workers_train_as_one_process_with_their_global_batch(tmp_path):
+    """Two worker processes on loopback (pipeline.cluster, one thread each) end with the same
+    weights, bit for bit, and match one process fed the same global batch within 1e-5: weights,
+    training losses and the validation pass (Keras's evaluate path) after every epoch.
     """
-    cluster = {"worker": [f"127.0.0.1:{free_port()}"]}
-    config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}})
-    result = result_of(worker("multi_worker", 1, {"TF_CONFIG": config}))
-    assert result == single_device
+    single = subprocess.run(
+        [sys.executable, "-m", "tests.train_worker", "none", "1", str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert single.returncode == 0, single.stderr[-3000:]
+    cluster = subprocess.run(
+        [sys.executable, "-m", "pipeline.cluster", "--local", "2", "--timeout", "300", "--",
+         sys.executable, "-m", "tests.train_worker", "multi_worker", "1", str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=360,
+    )  # fmt: skip
+    assert cluster.returncode == 0, cluster.stderr[-3000:]
+    workers = [np.load(tmp_path / f"{index}.npz") for index in (0, 1)]
+    one_process = np.load(tmp_path / "single.npz")
+    assert [int(run["replicas"]) for run in (*workers, one_process)] == [2, 2, 1]
+    weight_names = [name for name in one_process.files if name.startswith("weight_")]
+    for name in weight_names:
+        assert workers[0][name].tobytes() == workers[1][name].tobytes(), name
+        np.testing.assert_allclose(workers[0][name], one_process[name], rtol=0, atol=1e-5, err_msg=name)
+    for log in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(workers[0][log], one_process[log], rtol=0, atol=1e-5, err_msg=log)
+    assert one_process["val_accuracy"][-1] > 0.9  # it learnt: the comparison is not of two untrained models
+    assert (tmp_path / "0.keras").read_bytes() == (tmp_path / "1.keras").read_bytes()
+    assert isinstance(load_model(tmp_path / "0.keras"), keras.Sequential)
+
+
+def test_the_train_stage_on_two_machines_gives_both_the_same_models(tmp_path):
+    """README's two-machine commands, each "machine" a checkout of its own: `pipeline.cluster
+    --workers ... --index i -- python -m stages.train`. Seeds train one after another over the
+    cluster, and each machine ends with the same models and histories, byte for byte."""
+    ports = cluster.free_loopback_ports(2)
+    workers = ",".join(f"127.0.0.1:{port}" for port in ports)
+    processes = []
+    for index in range(2):
+        checkout = tmp_path / f"machine_{index}"
+        checkout.mkdir()
+        params = yaml.safe_load((REPO / "params.yaml").read_text())
+        params["seeds"], params["training"]["strategy"] = [0, 1], "multi_worker"
+        params["models"]["cnn_16"]["epochs"] = 1
+        (checkout / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        prepared_dir(checkout / "prepared", count=300)
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cluster", "--workers", workers, "--index", str(index), "--",
+             sys.executable, "-m", "stages.train", "cnn_16", "--data", "prepared", "--models-dir", "models",
+             "--history-dir", "history"],
+            cwd=checkout, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        ))  # fmt: skip
+    try:
+        outputs = [process.communicate(timeout=300) for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    for process, (out, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, err[-3000:]
+        assert "cnn_16: batch 64, learning rate 0.00141421, float32, 2 replica(s), 1 steps per compiled call" in out
+    files = [
+        {path.relative_to(checkout): path.read_bytes() for path in sorted(checkout.glob("[mh]*/cnn_16/*"))}
+        for checkout in (tmp_path / "machine_0", tmp_path / "machine_1")
+    ]
+    assert [str(name) for name in files[0]] == [
+        "history/cnn_16/seed_0.csv", "history/cnn_16/seed_1.csv", "models/cnn_16/seed_0.keras",
+        "models/cnn_16/seed_1.keras",
+    ]  # fmt: skip
+    assert files[0] == files[1]
+
+
+def test_a_failing_worker_stops_the_local_cluster():
+    """Its peer would wait for it forever; the launcher stops it and exits with the failure's status."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.cluster", "--local", "2", "--timeout", "60", "--",
+         sys.executable, "-c", "import json, os, sys, time\n"
+         "if json.loads(os.environ['TF_CONFIG'])['task']['index'] == 1: sys.exit(3)\ntime.sleep(60)"],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--workers", "a:1,b", "--index", "0", "--", "true"], "--workers: 'b' is not host:port"),
+        (["--workers", "a:1,b:99999", "--index", "0", "--", "true"], "--workers: 'b:99999' is not host:port"),
+        (["--workers", "a:1,b:2", "--index", "2", "--", "true"], "--index 2: the cluster has workers 0 to 1"),
+        (["--workers", "a:1,b:2", "--", "true"], "--workers needs --index"),
+        (["--local", "2", "--"], "no command given"),
+        (["--local", "0", "--", "true"], "--local 0: between 1 and 64 workers"),
+    ],
+)
+def test_cluster_arguments_are_checked(arguments, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.cluster", *arguments],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert f"error: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_worker_gets_its_tf_config():
+    config = json.loads(cluster.tf_config(["hosta:2222", "hostb:2222"], 1))
+    assert config == {"cluster": {"worker": ["hosta:2222", "hostb:2222"]}, "task": {"type": "worker", "index": 1}}
 
 
 def test_a_train_fraction_that_leaves_fewer_images_than_classes_is_an_error():

@@ -1,16 +1,20 @@
 """Seeds side by side: jobs in their own processes, failures that stop the rest, and results that
 do not depend on how many cores ran them."""
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 
 import pytest
 import yaml
 
+from pipeline import workers
 from pipeline.errors import PipelineError
-from pipeline.workers import cores, run_side_by_side, threads_per_worker, worker_count
-from tests.conftest import prepared_dir, run_module
+from pipeline.workers import cores, run_side_by_side, slot_count, threads_per_worker, worker_count
+from tests.conftest import REPO, prepared_dir, run_module
 
 
 def pid_after(seconds: float) -> int:
@@ -40,11 +44,69 @@ def _slow_or_failing(job: int) -> None:
     time.sleep(60)
 
 
+def interval_of(seconds: float) -> tuple[float, float]:
+    """When this job held its slot: a training stand-in."""
+    started = time.time()
+    time.sleep(seconds)
+    return started, time.time()
+
+
+TWO_STAGES = (
+    "import json\nfrom pipeline.workers import run_side_by_side\nfrom tests.test_workers import interval_of\n"
+    "print(json.dumps(run_side_by_side(interval_of, [(1.5,)], workers=1)))"
+)
+
+
+def intervals_of_two_stages_at_once(tmp_path, prefix: tuple[str, ...]) -> list[tuple[float, float]]:
+    """Two stages, each training one job, started together as two queued experiments would be."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_RUNTIME_DIR": str(tmp_path)}
+    stages = [
+        subprocess.Popen([*prefix, sys.executable, "-c", TWO_STAGES], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [stage.communicate(timeout=120)[0] for stage in stages]
+    assert [stage.returncode for stage in stages] == [0, 0]
+    return sorted(tuple(json.loads(output.splitlines()[-1])[0]) for output in outputs)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or cores() < 2, reason="needs two cores and Linux")
+def test_trainings_of_concurrent_stages_share_the_machines_slots(tmp_path):
+    """On one core there is one slot: the second stage's job waits for the first's, though the two
+    stages know nothing of each other. On two cores (three slots) the same two run at once."""
+    (_, first_end), (second_start, _) = intervals_of_two_stages_at_once(tmp_path, ("taskset", "-c", "0"))
+    assert second_start >= first_end
+    (_, first_end), (second_start, _) = intervals_of_two_stages_at_once(tmp_path, ())
+    assert second_start < first_end
+
+
+def test_a_slot_is_freed_when_its_process_is_killed(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import time\nfrom pipeline.workers import training_slot\n"
+         "with training_slot(threads_each=64):\n    print('held', flush=True)\n    time.sleep(60)"],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout.readline() == "held\n"
+    holder.kill()
+    holder.wait()
+    with workers.training_slot(threads_each=64) as index:  # the only slot for 64-thread processes
+        assert index == 0
+
+
+def test_a_slots_directory_others_can_write_to_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    directory = workers.slots_directory()
+    directory.chmod(0o777)
+    with pytest.raises(PipelineError, match="not a directory of this user's own that others cannot write to"):
+        workers.slots_directory()
+
+
 def test_worker_and_thread_counts():
     assert worker_count(1) == 1 and worker_count(100) == cores()
     assert worker_count(cores() + cores() // 2) == cores() + cores() // 2, "three seeds on two cores: all at once"
     assert threads_per_worker(1, workers=2) == 1
     assert threads_per_worker(0, workers=1) == cores()
+    assert slot_count(1) == cores() + cores() // 2 and slot_count(1000) == 1
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or cores() < 2, reason="needs two cores and Linux")

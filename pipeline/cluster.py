@@ -1,0 +1,106 @@
+"""Run a command as one worker of a TensorFlow cluster, or every worker of one on this machine.
+
+`training.strategy: multi_worker` trains over the cluster that $TF_CONFIG names; this sets it.
+
+On each of two machines, in its own checkout (worker 0 first, then worker 1):
+
+    python -m pipeline.cluster --workers hosta:2222,hostb:2222 --index 0 -- dvc repro -s train@cnn_64
+    python -m pipeline.cluster --workers hosta:2222,hostb:2222 --index 1 -- dvc repro -s train@cnn_64
+
+On this machine, for a try or a test (free loopback ports, every worker started and awaited):
+
+    python -m pipeline.cluster --local 2 --timeout 600 -- python -m tests.train_worker multi_worker out
+
+Every worker ends with the same weights, and writes its outputs where it runs: two local
+workers must not share a working directory's outputs.
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from pipeline.errors import PipelineError, run
+
+
+def tf_config(workers: list[str], index: int) -> str:
+    """The TF_CONFIG of worker `index` in a cluster of `workers` (host:port each)."""
+    for address in workers:
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise PipelineError(f"--workers: {address!r} is not host:port")
+    if not 0 <= index < len(workers):
+        raise PipelineError(f"--index {index}: the cluster has workers 0 to {len(workers) - 1}")
+    return json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+
+
+def free_loopback_ports(count: int) -> list[int]:
+    """Ports free on 127.0.0.1 now (all probed at once, so that they differ)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+def run_local_cluster(count: int, command: list[str], timeout: float) -> int:
+    """Start `command` as each of `count` workers on loopback and wait for all of them.
+
+    When one fails or the time runs out, the others are stopped: they would otherwise wait for
+    their peer forever. Returns the first non-zero exit status, or 0.
+    """
+    workers = [f"127.0.0.1:{port}" for port in free_loopback_ports(count)]
+    processes = [
+        subprocess.Popen(command, env={**os.environ, "TF_CONFIG": tf_config(workers, index)})
+        for index in range(count)
+    ]
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            statuses = [process.poll() for process in processes]
+            failed = [status for status in statuses if status]
+            if failed:
+                return failed[0]
+            if None not in statuses:
+                return 0
+            if time.monotonic() > deadline:
+                print(f"error: the cluster did not finish within {timeout:g} s", file=sys.stderr)
+                return 124
+            time.sleep(0.2)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--workers", help="every worker's host:port, comma-separated, the same list on every machine")
+    where.add_argument("--local", type=int, metavar="N", help="run N workers on this machine, on free loopback ports")
+    parser.add_argument("--index", type=int, help="with --workers: this machine's place in the list, from 0")
+    parser.add_argument("--timeout", type=float, default=3600, help="with --local: seconds before all are stopped")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command each worker runs")
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise PipelineError("no command given: put it after --")
+    if args.local is not None:
+        if not 1 <= args.local <= 64:
+            raise PipelineError(f"--local {args.local}: between 1 and 64 workers")
+        sys.exit(run_local_cluster(args.local, command, args.timeout))
+    if args.index is None:
+        raise PipelineError("--workers needs --index, this machine's place in the list")
+    config = tf_config(args.workers.split(","), args.index)
+    os.execvpe(command[0], command, {**os.environ, "TF_CONFIG": config})
+
+
+if __name__ == "__main__":
+    run(main)

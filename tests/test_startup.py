@@ -1,0 +1,54 @@
+"""A stage's stderr carries its own lines only: no TensorFlow start-up noise, real errors kept."""
+
+import os
+import subprocess
+import sys
+
+import yaml
+
+from pipeline.startup import harmless_lines_dropped
+from tests.conftest import REPO, prepared_dir, run_module
+
+NOISE = ("cuInit", "oneDNN", "absl::InitializeLog", "cuda drivers", "cpu_feature_guard")
+
+
+def test_a_training_stage_prints_no_start_up_noise(workdir):
+    params = yaml.safe_load((workdir / "params.yaml").read_text())
+    params["seeds"] = [0, 1]  # the stage and both of its worker processes import TensorFlow
+    params["models"]["dnn"]["epochs"] = 1
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    data = prepared_dir(workdir / "prepared", count=200)
+    result = run_module(
+        "stages.train", "dnn", "--data", str(data), "--models-dir", "out", "--history-dir", "out", cwd=workdir
+    )
+    assert result.returncode == 0, result.stderr
+    assert "dnn seed 1: epoch 1/1" in result.stdout
+    assert [line for line in result.stderr.splitlines() if any(noise in line for noise in NOISE)] == []
+
+
+def test_a_real_error_during_the_import_still_shows(tmp_path):
+    """Only the known start-up lines are dropped; anything else written to descriptor 2 is passed on."""
+    script = (
+        "import os, pipeline.startup as s\n"
+        "with s.harmless_lines_dropped():\n"
+        "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called'\n"
+        "             b' are written to STDERR\\n')\n"
+        "    os.write(2, b'E0000 00:00:1 file.cc:1] a real error\\n')\n"
+        "    print('from Python', file=__import__('sys').stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert result.stderr == "E0000 00:00:1 file.cc:1] a real error\nfrom Python\n"
+
+
+def test_the_captured_lines_come_out_even_when_the_import_fails(capfd):
+    try:
+        with harmless_lines_dropped():
+            os.write(2, b"the reason\n")
+            raise ImportError("broken")
+    except ImportError:
+        pass
+    assert capfd.readouterr().err == "the reason\n"
