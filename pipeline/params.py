@@ -73,6 +73,21 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class InsightSettings:
+    cam_per_class: int
+    confused_shown: int
+    patches: int
+    patch_images: int
+    every_layer_of: str
+    templates_of: str
+    kernels_of: str
+    projected: tuple[str, ...]
+    projection_images: int
+    perplexity: float
+    neighbours: int
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """A model's full declaration: its layers then the head, and its training settings.
 
@@ -304,6 +319,39 @@ def report_settings(params: dict) -> ReportSettings:
         misclassified_shown=report["misclassified_shown"],
         explained_images=image_indices(report["explained_images"], "report.explained_images"),
     )
+
+
+TEST_IMAGES = Argument(int, REQUIRED, within(1, TEST_COUNT, closed_low=True, closed_high=True))
+INSIGHT = {
+    "cam_per_class": TEST_IMAGES,
+    "confused_shown": Argument(int, REQUIRED, within(1, 100, closed_low=True, closed_high=True)),
+    "patches": Argument(int, REQUIRED, within(1, 25, closed_low=True, closed_high=True)),
+    "patch_images": TEST_IMAGES,
+    "every_layer_of": Argument(str),
+    "templates_of": Argument(str),
+    "kernels_of": Argument(str),
+    "projected": Argument(list),
+    "projection_images": Argument(int, REQUIRED, within(50, TEST_COUNT, closed_low=True, closed_high=True)),
+    "perplexity": Argument(float, REQUIRED, within(1, 100, closed_low=True, closed_high=True)),
+    "neighbours": Argument(int, REQUIRED, within(1, 50, closed_low=True, closed_high=True)),
+}
+
+
+def insight_settings(params: dict) -> InsightSettings:
+    """`insight`: what the Grad-CAM, filter, template and feature-space figures show, and of which models."""
+    insight = checked_section(params, "insight", INSIGHT)
+    known = model_names(params)
+    projected = typed(insight["projected"], list, "insight.projected")
+    if not projected:
+        raise fail("insight.projected", "needs at least one model")
+    named = {key: insight[key] for key in ("every_layer_of", "templates_of", "kernels_of")}
+    named |= {f"projected[{index}]": name for index, name in enumerate(projected)}
+    problems = Problems()
+    for key, name in named.items():
+        if not isinstance(name, str) or name not in known:
+            problems.add(f"insight.{key}", f"no such model {quote(name)} (known: {', '.join(known)})")
+    problems.raise_any()
+    return InsightSettings(**{**insight, "projected": tuple(projected)})
 
 
 def model_names(params: dict, study: str | None = None) -> list[str]:

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 ACTIVATION_CMAP = "inferno"  # the source's choice for feature maps
 KERNEL_CMAP = "RdBu_r"  # signed weights: blue negative, red positive, white zero
 IMAGE_CMAP = "gray_r"  # Fashion-MNIST as dark garments on white
+ATTENTION_CMAP = "turbo"  # Grad-CAM maps over an image: blue little, red most
 DPI = 100
 
 plt.rcParams.update(

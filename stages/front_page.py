@@ -8,13 +8,14 @@ All links are relative to reports/, so the page reads on a repository host as it
 """
 
 import argparse
+import json
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.errors import PipelineError, run
-from pipeline.params import load_params, model_names, report_settings, seeds
+from pipeline.params import insight_settings, load_params, model_names, report_settings, seeds
 
 
 def read(path: Path) -> str:
@@ -120,7 +121,154 @@ def model_section(reports: Path, name: str, channel: int, counts: pd.DataFrame) 
     return "\n".join(lines)
 
 
-def front_page(reports: Path, names: list[str], channel: int, shown_seed: int) -> str:
+def listing(items: list[str]) -> str:
+    """a, b and c."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def gradcam_part(reports: Path, focus: str) -> list[str]:
+    summary = pd.read_csv(reports / "insight" / "gradcam" / "summary.csv")
+    if summary.empty:
+        return ["No model has a convolution, so there is no Grad-CAM map.", ""]
+    if focus not in set(summary["model"]):
+        focus = summary["model"].iloc[0]
+    rows = summary[summary["model"] == focus]
+    first = rows.iloc[0]
+    measured = rows.dropna(subset=["on_garment"])
+    on = measured[measured["on_garment"] > measured["garment_share_of_image"]]
+    lines = [
+        "### Where each CNN looks: Grad-CAM",
+        "",
+        f"![{focus}: class-average Grad-CAM maps](insight/gradcam/{focus}/class_average.png)",
+        "",
+        "Grad-CAM weighs each channel of the last convolution by how much it raises a class's score (its",
+        "gradient, averaged over the map) and keeps the positive sum: red where the image's activations",
+        f"speak for the class. The maps have the last convolution's resolution ({first['side']}x{first['side']}"
+        f" for `{focus}`'s `{first['layer']}`), upsampled. Averaged over correctly classified test images of each",
+    ]
+    if len(on):
+        top = on.loc[(on["on_garment"] - on["garment_share_of_image"]).idxmax()]
+        lines += [
+            f"class, `{focus}`'s map puts more of its weight on the garment than the garment's share of the image",
+            f"for {len(on)} of {len(measured)} classes (most: {top['class']}, {top['on_garment']:.0%} of the weight on"
+            f" {top['garment_share_of_image']:.0%} of the pixels)"
+            + (f"; for {listing(sorted(set(measured['class']) - set(on['class'])))} it weighs the background"
+               " around the garment more." if len(on) < len(measured) else "."),
+        ]  # fmt: skip
+    else:
+        lines += [f"class, `{focus}`'s map weighs the background around the garment more, for every class."]
+    lines += [
+        "",
+        f"![{focus}: its most frequent mistake, with both classes' maps](insight/gradcam/{focus}/confused.png)",
+        "",
+        f"Its most frequent mistake, {first['confused_true']} taken for {first['confused_predicted']}"
+        f" ({first['confused_count']} test images): beside each image, where it found evidence for the class it",
+        "said and where for the true one.",
+        "",
+        "| model | last convolution | most frequent mistake | classes whose map favours the garment | maps |",
+        "|---|---|---|---|---|",
+    ]
+    for name, group in summary.groupby("model", sort=False):
+        row, scored = group.iloc[0], group.dropna(subset=["on_garment"])
+        on_garment = int((scored["on_garment"] > scored["garment_share_of_image"]).sum())
+        lines.append(
+            f"| `{name}` | `{row['layer']}`, {row['side']}x{row['side']} | {row['confused_count']}"
+            f" {row['confused_true']} taken for {row['confused_predicted']} | {on_garment} of {len(scored)} |"
+            f" [chosen images](insight/gradcam/{name}/activation_images.png) ·"
+            f" [per class](insight/gradcam/{name}/class_average.png) · [mistake](insight/gradcam/{name}/confused.png) |"
+        )
+    return [*lines, ""]
+
+
+def filters_part(reports: Path, focus: str) -> list[str]:
+    summary = pd.read_csv(reports / "insight" / "filters" / "summary.csv")
+    if summary.empty:
+        return []
+    lines = ["### What each filter responds to", ""]
+    focus_layers = summary[summary["model"] == focus].groupby("layer", sort=False)
+    counts = []
+    for layer, group in focus_layers:
+        lines += [f"![{focus} {layer}: top test patches per filter](insight/filters/{focus}_{layer}.png)", ""]
+        majority = group["patches"].iloc[0] // 2 + 1
+        counts.append((layer, int((group["top_class_patches"] >= majority).sum()), len(group),
+                       int(group["field"].iloc[0]), majority))  # fmt: skip
+    if counts:
+        described = [f"{held} of {total} filters of `{layer}` ({field}x{field}-pixel patches)"
+                     for layer, held, total, field, _ in counts]  # fmt: skip
+        lines += [
+            "Each cell holds the test patches that activate one filter most, cropped to what the filter sees.",
+            f"In `{focus}`, {listing(described)} draw at least {counts[0][4]} of their"
+            f" {summary['patches'].iloc[0]} patches from a single class.",
+        ]
+        if len(counts) > 1:
+            first, last = counts[0][1] / counts[0][2], counts[-1][1] / counts[-1][2]
+            comparison = "more" if last > first else "no more"
+            lines.append(
+                f"The deepest layer's filters, which see the largest patches, are {comparison} often"
+                " specific to one class."
+            )
+        lines.append("")
+    others = [f"[`{model}` `{layer}`](insight/filters/{model}_{layer}.png)"
+              for (model, layer), _ in summary.groupby(["model", "layer"], sort=False) if model != focus]  # fmt: skip
+    if others:
+        lines += [f"The first convolution of every other CNN: {' · '.join(others)}.", ""]
+    return lines
+
+
+def templates_part(reports: Path) -> list[str]:
+    summary = json.loads(read(reports / "insight" / "templates" / "summary.json"))
+    dense, conv = f"`{summary['dense_model']}`", f"`{summary['conv_model']}`"
+    return [
+        "### A dense layer's templates against a convolution's kernels",
+        "",
+        f"![{summary['dense_model']}'s first-layer units as images, beside {summary['conv_model']}'s kernels]"
+        "(insight/templates/templates.png)",
+        "",
+        f"Each of {dense}'s {summary['units']} first-layer units weighs all {summary['weights_per_unit']} pixels,"
+        f" each at its fixed place ({summary['dense_parameters']:,} parameters); half of a unit's squared weight lies"
+        f" on a median of {summary['median_half_weight_pixels']:.0f} pixels. Each of {conv}'s {summary['kernels']}"
+        f" kernels has {summary['weights_per_kernel']} weights and is applied at all"
+        f" {summary['positions_per_kernel']} positions ({summary['conv_parameters']:,} parameters), so it finds its"
+        f" pattern wherever it is. {summary['silent_units']} of {dense}'s {summary['units']} units never fire on the"
+        f" first {summary['images_checked']:,} test images: they add nothing to its decisions.",
+        "",
+    ]
+
+
+def feature_space_part(reports: Path) -> list[str]:
+    scores = pd.read_csv(reports / "insight" / "feature_space" / "separability.csv")
+    ranked = scores.sort_values("knn_accuracy", ascending=False, kind="stable")
+    row = scores.iloc[0]
+    described = [f"{score:.1%} in " + ("the raw pixels" if space == "raw pixels" else f"`{space}`'s features")
+                 for space, score in zip(ranked["space"], ranked["knn_accuracy"], strict=True)]  # fmt: skip
+    return [
+        "### The test set in each model's last hidden layer",
+        "",
+        "![t-SNE projections of the last hidden layer, coloured by class](insight/feature_space/projection.png)",
+        "",
+        f"A {row['neighbours']}-nearest-neighbour vote over the first {row['images']:,} test images (5-fold"
+        f" cross-validation) is right for {listing(described)}: the higher, the better that space keeps the",
+        "classes apart. The projection draws the same features in two dimensions.",
+        "",
+    ]
+
+
+def insight_section(reports: Path, focus: str) -> str:
+    return "\n".join(
+        [
+            "## What the network looks at",
+            "",
+            "The run of each model's first seed, explained four ways (`insight` in `params.yaml`).",
+            "",
+            *gradcam_part(reports, focus),
+            *filters_part(reports, focus),
+            *templates_part(reports),
+            *feature_space_part(reports),
+        ]
+    )
+
+
+def front_page(reports: Path, names: list[str], channel: int, shown_seed: int, focus: str) -> str:
     """The page; its links are relative to `reports`, where it goes."""
     counts = pd.read_csv(reports / "confusion.csv")
     example = (
@@ -150,6 +298,7 @@ def front_page(reports: Path, names: list[str], channel: int, shown_seed: int) -
         "hand-made ones.",
         "",
         worked_example(example, pd.read_csv(reports / "shapes" / f"{example}.csv", dtype=str, keep_default_na=False)),
+        insight_section(reports, focus),
         "## Model by model",
         "",
         f"Each model as trained with the first seed ({shown_seed}): its figures and its mistakes.",
@@ -180,7 +329,8 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     page = front_page(
-        args.reports_dir, model_names(params), report_settings(params).activation_channel, seeds(params)[0]
+        args.reports_dir, model_names(params), report_settings(params).activation_channel, seeds(params)[0],
+        insight_settings(params).every_layer_of,
     )
     args.out.write_text(page)
 

@@ -69,6 +69,8 @@ def reproduced_copy(copy: Path) -> Path:
     params["models"]["cnn_32_stop90"].update(epochs=3, stop_at_accuracy=0.01)
     params["overfitting"]["defaults"]["epochs"] = 3
     params["overfitting"]["models"]["early_stopping"]["early_stopping_patience"] = 1
+    params["insight"].update(every_layer_of="cnn_16", kernels_of="cnn_16", projected=["dnn", "cnn_16"],
+                             cam_per_class=20, patch_images=500, projection_images=300)  # fmt: skip
     (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
     dvc("repro", cwd=copy)
@@ -168,7 +170,8 @@ def test_editing_one_model_invalidates_only_its_stages(pipeline_copy):
         shown = dvc("params", "diff", cwd=pipeline_copy).stdout.strip().splitlines()
     finally:
         params_path.write_text(original)
-    assert changed == {"train@cnn_16", "evaluate@cnn_16", "shapes@cnn_16", "figures@cnn_16", "compare", "front_page"}
+    assert changed == {"train@cnn_16", "evaluate@cnn_16", "shapes@cnn_16", "figures@cnn_16", "compare", "front_page",
+                       "gradcam", "filters", "feature_space"}  # one stage per kind of insight figure, all models
     assert diff["params.yaml"] == {"models.cnn_16.layers.conv_1.filters": {"old": 16, "new": 24, "diff": 8}}
     assert shown == readme_output("dvc params diff")
 
@@ -204,6 +207,29 @@ def test_front_page_shows_every_model_without_broken_links(pipeline_copy):
         assert (pipeline_copy / "reports" / "shapes" / f"{name}.csv").is_file()
     assert (pipeline_copy / "reports" / "figures" / "cnn_64_1conv" / "activations.png").is_file()
     assert not (pipeline_copy / "reports" / "figures" / "dnn" / "activations.png").exists()
+
+
+def test_insight_stages_explain_every_cnn(pipeline_copy):
+    insight = pipeline_copy / "reports" / "insight"
+    cnns = ["cnn_16", "cnn_64_1conv", "cnn_32_stop90"]
+    gradcam = pd.read_csv(insight / "gradcam" / "summary.csv")
+    assert gradcam["model"].unique().tolist() == cnns and (gradcam.groupby("model").size() == 10).all()
+    for name in cnns:
+        for figure in ("activation_images", "confused", "class_average"):
+            assert (insight / "gradcam" / name / f"{figure}.png").stat().st_size > 5_000
+    filters = pd.read_csv(insight / "filters" / "summary.csv")
+    layers = filters.groupby(["model", "layer"], sort=False).size()
+    assert layers.to_dict() == {("cnn_16", "conv_1"): 16, ("cnn_16", "conv_2"): 16, ("cnn_64_1conv", "conv_1"): 64,
+                                ("cnn_32_stop90", "conv_1"): 32}  # fmt: skip
+    assert filters[filters["layer"] == "conv_2"]["field"].eq(8).all()
+    assert (filters["top_class_patches"].between(1, 9)).all()
+    templates = json.loads((insight / "templates" / "summary.json").read_text())
+    assert (templates["units"], templates["kernels"], templates["positions_per_kernel"]) == (128, 16, 676)
+    scores = pd.read_csv(insight / "feature_space" / "separability.csv")
+    assert scores["space"].tolist() == ["raw pixels", "dnn", "cnn_16"] and scores["knn_accuracy"].between(0.3, 1).all()
+    page = (pipeline_copy / "reports" / "README.md").read_text()
+    assert "## What the network looks at" in page
+    assert f"{templates['silent_units']} of `dnn`'s 128 units never fire" in page
 
 
 def test_overfitting_study_reports_every_variant(pipeline_copy):

@@ -1,0 +1,129 @@
+"""Stage `filters`: what each convolution filter responds to, as the test patches that drive it most.
+
+For every convolution of `insight.every_layer_of` (the course's cnn_64) and the first
+convolution of every other CNN, the run of the first seed: the `insight.patches` test images
+(among the first `insight.patch_images`) whose strongest activation of a filter is the
+largest, each cropped to the filter's receptive field at that position (pipeline/shapes.py's
+layer arithmetic). Into <out-dir>/: <model>_<layer>.png, one cell per filter in order, its
+patches side by side and the class mix of their images in small print; summary.csv, per
+filter, the most common class among its patches and how many of them it holds.
+"""
+
+import argparse
+import math
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.arrays import load_split
+from pipeline.errors import run
+from pipeline.fashion_mnist import CLASS_NAMES
+from pipeline.names import named_path, seed_path
+from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, model_names, seeds
+from pipeline.plotting import IMAGE_CMAP, image_grid, plt, save
+from pipeline.shapes import ReceptiveField, crop, receptive_fields
+
+BATCH = 500
+
+
+def explained_layers(params: dict, every_layer_of: str) -> list[tuple[str, str]]:
+    """(model, convolution) pairs: every convolution of one model, the first of every other CNN."""
+    pairs = []
+    for name in model_names(params):
+        convolutions = [layer["name"] for layer in model_config(params, name).layers if layer["type"] == "conv"]
+        pairs += [(name, layer) for layer in (convolutions if name == every_layer_of else convolutions[:1])]
+    return pairs
+
+
+def strongest_over(model, layer_name: str, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each image's strongest activation of every filter of a layer, and where, batch by batch."""
+    import keras
+
+    from pipeline.attention import strongest
+
+    probe = keras.Model(model.inputs, model.get_layer(layer_name).output)
+    batches = range(0, len(images), BATCH)
+    parts = [strongest(probe.predict(images[start : start + BATCH], verbose=0)) for start in batches]
+    return tuple(np.concatenate(part) for part in zip(*parts, strict=True))
+
+
+def mosaic(patches: list[np.ndarray]) -> np.ndarray:
+    """Patches in a square block, a 1-pixel blank gap between them (NaN: drawn as background)."""
+    side, size = math.ceil(math.sqrt(len(patches))), patches[0].shape[0]
+    block = np.full((side * (size + 1) - 1, side * (size + 1) - 1), np.nan)
+    for index, patch in enumerate(patches):
+        row, column = divmod(index, side)
+        block[row * (size + 1) : row * (size + 1) + size, column * (size + 1) : column * (size + 1) + size] = patch
+    return block
+
+
+def class_mix(labels: list[int]) -> tuple[str, int]:
+    """The most common class among the patches' images (the lower class on ties) and its count."""
+    counts = Counter(labels)
+    label = min(counts, key=lambda value: (-counts[value], value))
+    return CLASS_NAMES[label], counts[label]
+
+
+def filter_grid(title: str, cells: list[tuple[np.ndarray, str]]) -> plt.Figure:
+    columns = 8
+    figure, axes = image_grid(len(cells), columns, cell=(1.25, 1.45))
+    colormap = plt.get_cmap(IMAGE_CMAP).with_extremes(bad="#dde3ea")
+    for index, (axis, (block, caption)) in enumerate(zip(axes, cells, strict=True)):
+        axis.imshow(block, cmap=colormap, vmin=0, vmax=1)
+        axis.set_title(f"{index}: {caption}", fontsize=6)
+    figure.suptitle(title, fontsize=9)
+    return figure
+
+
+def explain_layer(model, name: str, layer: str, field: ReceptiveField, images, labels, count: int) -> tuple:
+    from pipeline.attention import top_activations
+
+    tops = top_activations(*strongest_over(model, layer, images), count)
+    cells, rows = [], []
+    for index, top in enumerate(tops):
+        patches = [crop(images[image, :, :, 0], field, row, column) for image, row, column, _ in top]
+        top_class, held = class_mix([int(labels[image]) for image, *_ in top])
+        cells.append((mosaic(patches), f"{held} of {len(top)} {top_class}"))
+        rows.append({"model": name, "layer": layer, "filter": index, "field": field.size, "patches": len(top),
+                     "top_class": top_class, "top_class_patches": held, "strongest": top[0][3]})  # fmt: skip
+    title = (
+        f"{name} {layer}: the {count} test patches that activate each filter most, each {field.size}x{field.size}"
+        f" pixels (the filter's receptive field)\nfilters in order; small print: the most common class among them"
+    )
+    return filter_grid(title, cells), rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="the prepared arrays")
+    parser.add_argument("--models-dir", type=Path, required=True, help="where <model>/seed_<seed>.keras are")
+    parser.add_argument("--out-dir", type=Path, required=True, help="where the grids and summary.csv go")
+    args = parser.parse_args()
+    params = load_params()
+    insight, shown_seed = insight_settings(params), seeds(params)[0]
+    pairs = explained_layers(params, insight.every_layer_of)
+    shutil.rmtree(args.out_dir, ignore_errors=True)
+    args.out_dir.mkdir(parents=True)
+
+    from pipeline.models import load_model
+
+    images, labels = load_split(args.data, "test")
+    images, labels = images[: insight.patch_images], labels[: insight.patch_images]
+    rows = []
+    for name in dict.fromkeys(name for name, _ in pairs):
+        model = load_model(seed_path(args.models_dir, name, shown_seed, ".keras"))
+        fields = receptive_fields(list(model_config(params, name).layers), INPUT_SHAPE[0])
+        for model_name, layer in pairs:
+            if model_name == name:
+                figure, layer_rows = explain_layer(model, name, layer, fields[layer], images, labels, insight.patches)
+                save(figure, named_path(args.out_dir, f"{name}_{layer}", ".png"))
+                rows += layer_rows
+        print(f"{name}: filter grids written", flush=True)
+    pd.DataFrame(rows).to_csv(args.out_dir / "summary.csv", index=False, float_format="%.4f")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,177 @@
+"""Stage `gradcam`: where each CNN looks to decide, as Grad-CAM maps over test images.
+
+For every model with a convolution, the run of the first seed, into <out-dir>/<model>/:
+- activation_images.png: the report's activation images, each with the map of its predicted class;
+- confused.png: test images of the model's most frequent confusion (true A, predicted B), each
+  with the map of B (why it said B) beside the map of A (what A would have needed);
+- class_average.png: per class, the mean map over correctly classified test images, over
+  their mean image: where the model looks for each class.
+<out-dir>/summary.csv holds, per model and class, what the front page states: the most
+confused pair and how much of each class-average map lies on the garment.
+"""
+
+import argparse
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.arrays import load_split
+from pipeline.errors import PipelineError, run
+from pipeline.fashion_mnist import CLASS_NAMES
+from pipeline.names import named_path, seed_path
+from pipeline.params import (
+    ModelConfig,
+    insight_settings,
+    load_params,
+    model_config,
+    model_names,
+    report_settings,
+    seeds,
+)
+from pipeline.plotting import ATTENTION_CMAP, IMAGE_CMAP, blank, image_grid, plt, save
+from pipeline.results import read_predictions
+
+GARMENT = 0.2  # a pixel of a class's mean image this dark or darker counts as the garment
+
+
+def most_confused(labels: np.ndarray, predicted: np.ndarray) -> tuple[int, int, int]:
+    """(true class, predicted class, count) of the most frequent mistake; ties to the lower classes."""
+    counts = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), dtype=int)
+    np.add.at(counts, (labels, predicted), 1)
+    np.fill_diagonal(counts, -1)
+    true, said = np.unravel_index(counts.argmax(), counts.shape)
+    return int(true), int(said), int(counts[true, said])
+
+
+def has_convolution(config: ModelConfig) -> bool:
+    return any(layer["type"] == "conv" for layer in config.layers)
+
+
+def overlay(axis: plt.Axes, image: np.ndarray, heat: np.ndarray | None = None) -> None:
+    axis.imshow(image, cmap=IMAGE_CMAP, vmin=0, vmax=1)
+    if heat is not None:
+        axis.imshow(heat, cmap=ATTENTION_CMAP, alpha=0.55, vmin=0, vmax=1, interpolation="bilinear")
+    blank(axis)
+
+
+def resolution_note(layer: str, side: int) -> str:
+    return f"Grad-CAM of {layer}'s {side}x{side} output, upsampled bilinearly to 28x28"
+
+
+def activation_figure(name, images, indices, predicted, heats, note) -> plt.Figure:
+    figure, cells = image_grid(2 * len(indices), 2, cell=(1.7, 1.9))
+    for row, index in enumerate(indices):
+        overlay(cells[2 * row], images[row])
+        cells[2 * row].set_title(f"test #{index}", fontsize=8)
+        overlay(cells[2 * row + 1], images[row], heats[row])
+        cells[2 * row + 1].set_title(f"for {CLASS_NAMES[predicted[row]]}", fontsize=8)
+    figure.suptitle(f"{name}: where it looks for the class it predicts\n{note}", fontsize=9)
+    return figure
+
+
+def confused_figure(name, images, indices, pair, said_heats, true_heats, note) -> plt.Figure:
+    true, said, count = pair
+    figure, cells = image_grid(3 * len(indices), 3, cell=(1.7, 1.9))
+    for row, index in enumerate(indices):
+        overlay(cells[3 * row], images[row])
+        cells[3 * row].set_title(f"#{index}: a {CLASS_NAMES[true]}", fontsize=8)
+        overlay(cells[3 * row + 1], images[row], said_heats[row])
+        cells[3 * row + 1].set_title(f"for {CLASS_NAMES[said]} (said)", fontsize=8)
+        overlay(cells[3 * row + 2], images[row], true_heats[row])
+        cells[3 * row + 2].set_title(f"for {CLASS_NAMES[true]} (true)", fontsize=8)
+    figure.suptitle(
+        f"{name}: its most frequent mistake, {CLASS_NAMES[true]} taken for {CLASS_NAMES[said]}"
+        f" ({count} test images)\n{note}",
+        fontsize=9,
+    )
+    return figure
+
+
+def class_average_figure(name, mean_images, mean_heats, counts, note) -> plt.Figure:
+    figure, cells = image_grid(len(CLASS_NAMES), 5, cell=(1.8, 2.0))
+    for label, axis in enumerate(cells):
+        if counts[label] == 0:
+            axis.set_title(f"{CLASS_NAMES[label]}\nnone correct", fontsize=8)
+            continue
+        overlay(axis, mean_images[label], mean_heats[label])
+        axis.set_title(f"{CLASS_NAMES[label]}\nmean of {counts[label]}", fontsize=8)
+    figure.suptitle(f"{name}: where it looks for each class, over correctly classified test images\n{note}", fontsize=9)
+    return figure
+
+
+def explain(name: str, model, images, labels, predicted, activation_images, per_class, shown, out_dir: Path) -> list:
+    """Write the model's three figures; return its rows of the summary."""
+    from pipeline.attention import convolutions, grad_cam, upsampled
+
+    layer = convolutions(model)[-1]
+    side = layer.output.shape[1]
+    note = resolution_note(layer.name, side)
+
+    def heats(indices: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        return upsampled(grad_cam(model, images[indices], classes), images.shape[1])
+
+    chosen = np.array(activation_images)
+    said = predicted[chosen]
+    save(
+        activation_figure(name, images[chosen, :, :, 0], chosen, said, heats(chosen, said), note),
+        out_dir / "activation_images.png",
+    )
+    pair = most_confused(labels, predicted)
+    wrong = np.flatnonzero((labels == pair[0]) & (predicted == pair[1]))[:shown]
+    save(
+        confused_figure(name, images[wrong, :, :, 0], wrong, pair, heats(wrong, predicted[wrong]),
+                        heats(wrong, labels[wrong]), note),
+        out_dir / "confused.png",
+    )  # fmt: skip
+    mean_images, mean_heats, counts, rows = [], [], [], []
+    for label in range(len(CLASS_NAMES)):
+        right = np.flatnonzero((labels == label) & (predicted == label))[:per_class]
+        counts.append(len(right))
+        mean_image = images[right, :, :, 0].mean(axis=0) if len(right) else np.zeros(images.shape[1:3])
+        mean_heat = heats(right, labels[right]).mean(axis=0) if len(right) else np.zeros(images.shape[1:3])
+        mean_images.append(mean_image)
+        mean_heats.append(mean_heat)
+        on_garment = float(mean_heat[mean_image >= GARMENT].sum() / mean_heat.sum()) if mean_heat.sum() else None
+        rows.append({
+            "model": name, "layer": layer.name, "side": side, "class": CLASS_NAMES[label], "images": len(right),
+            "on_garment": on_garment, "garment_share_of_image": float((mean_image >= GARMENT).mean()),
+            "confused_true": CLASS_NAMES[pair[0]], "confused_predicted": CLASS_NAMES[pair[1]],
+            "confused_count": pair[2],
+        })  # fmt: skip
+    save(class_average_figure(name, mean_images, mean_heats, counts, note), out_dir / "class_average.png")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for option, what in (("--data", "the prepared arrays"), ("--models-dir", "where <model>/seed_<seed>.keras are"),
+                         ("--predictions-dir", "where <model>/seed_<seed>.csv, the test predictions, are"),
+                         ("--out-dir", "where a folder per CNN and summary.csv go")):  # fmt: skip
+        parser.add_argument(option, type=Path, required=True, help=what)
+    args = parser.parse_args()
+    params = load_params()
+    insight, report, shown_seed = insight_settings(params), report_settings(params), seeds(params)[0]
+    cnns = [name for name in model_names(params) if has_convolution(model_config(params, name))]
+    shutil.rmtree(args.out_dir, ignore_errors=True)
+    args.out_dir.mkdir(parents=True)
+
+    from pipeline.models import load_model
+
+    images, labels = load_split(args.data, "test")
+    rows = []
+    for name in cnns:
+        predictions_path = seed_path(args.predictions_dir, name, shown_seed, ".csv")
+        _, predicted = read_predictions(predictions_path)
+        if len(predicted) != len(labels):
+            raise PipelineError(f"{predictions_path}: {len(predicted)} predictions for {len(labels)} test images")
+        model = load_model(seed_path(args.models_dir, name, shown_seed, ".keras"))
+        rows += explain(name, model, images, labels, predicted, report.activation_images, insight.cam_per_class,
+                        insight.confused_shown, named_path(args.out_dir, name))  # fmt: skip
+        print(f"{name}: Grad-CAM maps written", flush=True)
+    pd.DataFrame(rows).to_csv(args.out_dir / "summary.csv", index=False, float_format="%.4f")
+
+
+if __name__ == "__main__":
+    run(main)

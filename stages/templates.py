@@ -1,0 +1,119 @@
+"""Stage `templates`: the dense baseline's view of an image beside a convolution's.
+
+Each unit of `insight.templates_of`'s first dense layer (dnn's 128) weighs all 784 pixels,
+each at its fixed place: its weights, drawn as a 28x28 image, are a template matched against
+the whole picture. Beside them, the first convolution's kernels of `insight.kernels_of`
+(cnn_64's 3x3 kernels), each matched against every 3x3 neighbourhood. Into <out-dir>/:
+templates.png, and summary.json with what the front page states about them: weights per
+unit and per kernel, how many positions each is applied at, how widely a unit's weight
+spreads over the image, and how many units never fire on the first `insight.patch_images`
+test images (such a unit adds nothing to the model's decisions).
+"""
+
+import argparse
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.arrays import load_split
+from pipeline.errors import PipelineError, run
+from pipeline.names import seed_path
+from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, seeds
+from pipeline.plotting import KERNEL_CMAP, blank, plt, save
+from pipeline.shapes import output_size
+
+
+def first_of(config, kind: str) -> dict:
+    layer = next((layer for layer in config.layers if layer["type"] == kind), None)
+    if layer is None:
+        raise PipelineError(f"params.yaml: insight: models.{config.name} has no {kind} layer to draw")
+    return layer
+
+
+def half_weight_pixels(weights: np.ndarray) -> int:
+    """How many of a template's pixels hold half of its squared weight: small for a local
+    template, hundreds for one spread over the image."""
+    energy = np.sort(weights.ravel() ** 2)[::-1]
+    return int(np.searchsorted(np.cumsum(energy), energy.sum() / 2) + 1)
+
+
+def draw(axis: plt.Axes, weights: np.ndarray) -> None:
+    limit = float(np.abs(weights).max()) or 1.0  # each on its own scale, white at zero
+    axis.imshow(weights, cmap=KERNEL_CMAP, vmin=-limit, vmax=limit)
+    blank(axis)
+
+
+def templates_figure(dense_name: str, templates: np.ndarray, conv_name: str, kernels: np.ndarray) -> plt.Figure:
+    """Units' templates (n, 28, 28) on the left, kernels (n, f, f) on the right, same cell size."""
+    columns = 16
+    rows = max(math.ceil(len(templates) / columns), math.ceil(len(kernels) / 8))
+    figure = plt.figure(figsize=(0.62 * (columns + 8) + 0.5, 0.62 * rows + 1.0), layout="constrained")
+    left, right = figure.subfigures(1, 2, width_ratios=[columns, 8])
+    for subfigure, weights, width, title in (
+        (left, templates, columns, f"{dense_name}: the {len(templates)} units' weights over the 28x28 image"),
+        (right, kernels, 8, f"{conv_name}: the {len(kernels)} {kernels.shape[1]}x{kernels.shape[2]} kernels"),
+    ):
+        axes = subfigure.subplots(rows, width, squeeze=False)
+        for index, axis in enumerate(axes.flat):
+            if index < len(weights):
+                draw(axis, weights[index])
+            else:
+                axis.set_visible(False)
+        subfigure.suptitle(title, fontsize=9)
+    figure.suptitle("red positive, blue negative, white zero; each on its own scale", fontsize=8)
+    return figure
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="the prepared arrays")
+    parser.add_argument("--models-dir", type=Path, required=True, help="where <model>/seed_<seed>.keras are")
+    parser.add_argument("--out-dir", type=Path, required=True, help="where templates.png and summary.json go")
+    args = parser.parse_args()
+    params = load_params()
+    insight, shown_seed = insight_settings(params), seeds(params)[0]
+    dense_config, conv_config = model_config(params, insight.templates_of), model_config(params, insight.kernels_of)
+    dense_layer, conv_layer = first_of(dense_config, "dense"), first_of(conv_config, "conv")
+    if any(layer["type"] in ("conv", "maxpool") for layer in dense_config.layers):
+        raise PipelineError(
+            f"params.yaml: insight.templates_of: models.{dense_config.name} has convolutions or pooling before its"
+            " first dense layer, whose weights are then not over the image's pixels"
+        )
+    shutil.rmtree(args.out_dir, ignore_errors=True)
+    args.out_dir.mkdir(parents=True)
+
+    import keras
+
+    from pipeline.models import load_model
+
+    dense_model = load_model(seed_path(args.models_dir, dense_config.name, shown_seed, ".keras"))
+    images = load_split(args.data, "test")[0][: insight.patch_images]
+    probe = keras.Model(dense_model.inputs, dense_model.get_layer(dense_layer["name"]).output)
+    silent = int((probe.predict(images, batch_size=500, verbose=0).max(axis=0) <= 0).sum())
+    conv_model = load_model(seed_path(args.models_dir, conv_config.name, shown_seed, ".keras"))
+    side = INPUT_SHAPE[0]
+    units = dense_model.get_layer(dense_layer["name"]).get_weights()[0]  # (784, units)
+    templates = units.T.reshape(-1, side, side)
+    kernels = np.moveaxis(conv_model.get_layer(conv_layer["name"]).get_weights()[0][:, :, 0, :], -1, 0)
+    figure = templates_figure(f"{dense_config.name} {dense_layer['name']}", templates,
+                              f"{conv_config.name} {conv_layer['name']}", kernels)  # fmt: skip
+    save(figure, args.out_dir / "templates.png")
+    positions = output_size(side, conv_layer["kernel"], conv_layer["strides"], conv_layer["padding"]) ** 2
+    spread = [half_weight_pixels(template) for template in templates]
+    summary = {
+        "dense_model": dense_config.name, "dense_layer": dense_layer["name"], "units": len(templates),
+        "weights_per_unit": side * side, "dense_parameters": int(units.size + len(templates)),
+        "median_half_weight_pixels": float(np.median(spread)), "min_half_weight_pixels": min(spread),
+        "silent_units": silent, "images_checked": len(images),
+        "conv_model": conv_config.name, "conv_layer": conv_layer["name"], "kernels": len(kernels),
+        "weights_per_kernel": int(kernels[0].size), "conv_parameters": int(kernels.size + len(kernels)),
+        "positions_per_kernel": positions,
+    }  # fmt: skip
+    (args.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    run(main)
