@@ -74,11 +74,12 @@ def no_op_seconds(cwd: Path, repeats: int = 5) -> list[float]:
     return runs
 
 
-def run_stages(names: list[str], cwd: Path) -> list[StageRun]:
-    """Reproduce the stages one by one, in order, without reusing DVC's run-cache."""
+def run_stages(names: list[str], cwd: Path, force: bool = False) -> list[StageRun]:
+    """Reproduce the stages one by one, in order, without reusing DVC's run-cache (`force`: even
+    those that are up to date)."""
     runs = []
     for name in names:
-        seconds, peak_mb, _ = dvc("repro", "--single-item", "--no-run-cache", name, cwd=cwd)
+        seconds, peak_mb, _ = dvc("repro", "--single-item", "--no-run-cache", *(["--force"] * force), name, cwd=cwd)
         runs.append(StageRun(name, seconds, peak_mb))
     return runs
 

@@ -17,7 +17,10 @@ workers must not share a working directory's outputs.
 
 import argparse
 import json
+import math
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -30,7 +33,7 @@ def tf_config(workers: list[str], index: int) -> str:
     """The TF_CONFIG of worker `index` in a cluster of `workers` (host:port each)."""
     for address in workers:
         host, _, port = address.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not host or not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536:
             raise PipelineError(f"--workers: {address!r} is not host:port")
     if not 0 <= index < len(workers):
         raise PipelineError(f"--index {index}: the cluster has workers 0 to {len(workers) - 1}")
@@ -52,21 +55,27 @@ def free_loopback_ports(count: int) -> list[int]:
 def run_local_cluster(count: int, command: list[str], timeout: float) -> int:
     """Start `command` as each of `count` workers on loopback and wait for all of them.
 
-    When one fails or the time runs out, the others are stopped: they would otherwise wait for
-    their peer forever. Returns the first non-zero exit status, or 0.
+    When one fails, the time runs out or the launcher is told to stop (SIGTERM, Ctrl-C), every
+    worker is stopped with all its processes (each runs in a process group of its own): they
+    would otherwise wait for their peer forever. Returns the first failure's exit status, or 0.
     """
     workers = [f"127.0.0.1:{port}" for port in free_loopback_ports(count)]
-    processes = [
-        subprocess.Popen(command, env={**os.environ, "TF_CONFIG": tf_config(workers, index)})
-        for index in range(count)
-    ]
-    deadline = time.monotonic() + timeout
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    processes = []
     try:
+        for index in range(count):
+            processes.append(subprocess.Popen(
+                command, env={**os.environ, "TF_CONFIG": tf_config(workers, index)}, start_new_session=True
+            ))  # fmt: skip
+        deadline = time.monotonic() + timeout
         while True:
             statuses = [process.poll() for process in processes]
-            failed = [status for status in statuses if status]
+            failed = [(index, status) for index, status in enumerate(statuses) if status]
             if failed:
-                return failed[0]
+                index, status = failed[0]
+                if status < 0:
+                    print(f"error: worker {index} was killed by signal {-status}", file=sys.stderr)
+                return status if status > 0 else 128 - status
             if None not in statuses:
                 return 0
             if time.monotonic() > deadline:
@@ -75,9 +84,11 @@ def run_local_cluster(count: int, command: list[str], timeout: float) -> int:
             time.sleep(0.2)
     finally:
         for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # the worker and everything it started
+            except ProcessLookupError:
+                pass
+            process.wait()
 
 
 def main() -> None:
@@ -95,6 +106,8 @@ def main() -> None:
     if args.local is not None:
         if not 1 <= args.local <= 64:
             raise PipelineError(f"--local {args.local}: between 1 and 64 workers")
+        if not (math.isfinite(args.timeout) and args.timeout > 0):
+            raise PipelineError(f"--timeout {args.timeout:g}: a number of seconds above 0")
         sys.exit(run_local_cluster(args.local, command, args.timeout))
     if args.index is None:
         raise PipelineError("--workers needs --index, this machine's place in the list")

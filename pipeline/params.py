@@ -342,8 +342,16 @@ def insight_settings(params: dict) -> InsightSettings:
     insight = checked_section(params, "insight", INSIGHT)
     known = model_names(params)
     projected = typed(insight["projected"], list, "insight.projected")
-    if not projected:
-        raise fail("insight.projected", "needs at least one model")
+    if not 1 <= len(projected) <= len(known):
+        raise fail("insight.projected", f"expected 1 to {len(known)} models, got {len(projected)}")
+    repeated = next((name for index, name in enumerate(projected) if name in projected[:index]), None)
+    if repeated is not None:
+        raise fail("insight.projected", f"{quote(repeated)} is listed twice")
+    images, folds = insight["projection_images"], 5
+    if insight["perplexity"] >= images:
+        raise fail("insight.perplexity", f"must be below insight.projection_images ({images})")
+    if insight["neighbours"] > images * (folds - 1) // folds - 1:
+        raise fail("insight.neighbours", f"too many for the {images * (folds - 1) // folds} images of a training fold")
     named = {key: insight[key] for key in ("every_layer_of", "templates_of", "kernels_of")}
     named |= {f"projected[{index}]": name for index, name in enumerate(projected)}
     problems = Problems()

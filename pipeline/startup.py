@@ -5,17 +5,18 @@ called are written to STDERR" and an INFO line that oneDNN is on (which pipeline
 pins on purpose); TensorFlow's GPU wheel adds a line that no CUDA driver was found. No
 setting hides them (TF_CPP_MIN_LOG_LEVEL does not reach messages logged before absl's log is
 initialised), and a newcomer sees one "WARNING" per stage and worker. They are written by C++
-straight to file descriptor 2, so the import runs with that descriptor captured; afterwards
-every captured line is passed on except those three kinds. A real error or warning of the
-import still shows, after it.
+straight to file descriptor 2, so during the import that descriptor is a pipe into a small
+filter process, which passes on every line but those three kinds as it reads them. Being a
+process of its own, it still passes on a fatal message when the import aborts this one (as
+TensorFlow does on a CPU without the instructions it was built for).
 """
 
 import importlib.abc
 import importlib.util
 import os
 import re
+import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,24 +27,49 @@ HARMLESS = re.compile(
 )
 
 
+# The filter's own code: the standard library only (-I -S), so that it starts in milliseconds.
+FILTER = (
+    "import re, sys\n"
+    "harmless = re.compile(sys.argv[1])\n"
+    "for line in sys.stdin.buffer:\n"
+    "    if not harmless.search(line.decode(errors='replace').rstrip('\\n')):\n"
+    "        sys.stdout.buffer.write(line)\n"
+    "        sys.stdout.buffer.flush()\n"
+)
+
+
 @contextmanager
 def harmless_lines_dropped() -> Iterator[None]:
-    """Capture file descriptor 2 meanwhile, then write out every line of it but HARMLESS ones."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
-                if not HARMLESS.search(line.rstrip("\n")):
-                    sys.stderr.write(line)
-            sys.stderr.flush()
+    """Meanwhile, file descriptor 2 goes through the filter; its lines come out before this returns.
+
+    Without a usable descriptor 2 (closed, or no sys.stderr) nothing is changed.
+    """
+    try:
+        if sys.stderr is None:
+            raise OSError("no stderr")
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        line_filter = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", FILTER, HARMLESS.pattern], stdin=subprocess.PIPE, stdout=saved,
+            stderr=saved,
+        )  # fmt: skip
+    except OSError:
+        os.close(saved)
+        yield
+        return
+    os.dup2(line_filter.stdin.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        line_filter.stdin.close()
+        line_filter.wait()
 
 
 class QuietLoader(importlib.abc.Loader):

@@ -6,10 +6,10 @@ seeds at once, never other results. What that gains over one process with a thre
 depends on the machine; `make bench` measures it.
 
 Several experiments at once (`dvc queue start -j 2`) run several stages at once, each unaware
-of the others. So every training process first takes one of the machine's training slots
-(lock files, one set per user): as many as the rule below allows on this machine's cores,
-divided by the threads each process runs. A third experiment's seeds wait for a free slot
-instead of crowding the cores and the memory; which process waits never changes a result.
+of the others. So every training process first takes a training slot per thread it runs
+(lock files, one set per user), out of as many as the rule below allows on this machine's
+cores. A second experiment's seeds wait for free slots instead of crowding the cores and the
+memory; which process waits never changes a result.
 """
 
 import fcntl
@@ -41,11 +41,10 @@ def worker_count(jobs: int) -> int:
     return max(1, jobs if jobs <= available + available // 2 else available)
 
 
-def slot_count(threads_each: int) -> int:
-    """How many training processes of `threads_each` threads this machine runs at once, all
-    stages and experiments together: the threads of worker_count's busiest case (three on two
-    cores), divided among the processes."""
-    return max(1, (cores() + cores() // 2) // threads_each)
+def slot_count() -> int:
+    """The machine's training slots, one per TensorFlow thread: the threads of worker_count's
+    busiest case (three one-thread trainings on two cores), all stages and experiments together."""
+    return cores() + cores() // 2
 
 
 def slots_directory() -> Path:
@@ -63,14 +62,17 @@ def slots_directory() -> Path:
 
 
 @contextmanager
-def training_slot(threads_each: int, poll_seconds: float = 0.2) -> Iterator[int]:
-    """Hold one of the machine's training slots meanwhile, waiting for one if all are taken.
+def training_slot(threads_each: int, poll_seconds: float = 0.2) -> Iterator[list[int]]:
+    """Hold a slot per thread meanwhile (all the slots at most), waiting until that many are free.
 
     A slot is an exclusive lock on a file; the kernel releases it when its process ends, even
-    killed, so a crashed training never keeps one.
+    killed, so a crashed training never keeps one. A process that finds too few free slots
+    lets go of those it took before it waits, so two waiting processes never block each other.
     """
-    directory, count, told = slots_directory(), slot_count(threads_each), False
+    directory, count, told = slots_directory(), slot_count(), False
+    wanted = min(threads_each, count)
     while True:
+        held = []
         for index in range(count):
             handle = open(directory / f"slot_{index}", "a")  # held, locked, while the slot is
             try:
@@ -78,19 +80,29 @@ def training_slot(threads_each: int, poll_seconds: float = 0.2) -> Iterator[int]
             except BlockingIOError:
                 handle.close()
                 continue
+            held.append((index, handle))
+            if len(held) == wanted:
+                break
+        if len(held) == wanted:
             try:
-                yield index
+                yield [index for index, _ in held]
             finally:
-                handle.close()
+                for _, handle in held:
+                    handle.close()
             return
+        for _, handle in held:
+            handle.close()
         if not told:
-            print(f"waiting for a training slot: {count} trainings already run on this machine", flush=True)
+            print(f"waiting for {wanted} training slot(s): this machine's {count} are taken", flush=True)
             told = True
         time.sleep(poll_seconds)
 
 
-def run_in_a_slot(threads_each: int, function: Callable, *args: object) -> object:
-    """function(*args) once a training slot is free (the body of every side-by-side job)."""
+def run_in_a_slot(threads_each: int | None, function: Callable, *args: object) -> object:
+    """function(*args) once its training slots are free (the body of every side-by-side job);
+    with `threads_each` None, at once."""
+    if threads_each is None:
+        return function(*args)
     with training_slot(threads_each):
         return function(*args)
 
@@ -115,13 +127,16 @@ def exit_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def run_side_by_side(function: Callable, jobs: Sequence[tuple], workers: int, threads_each: int = 1) -> list:
+def run_side_by_side(
+    function: Callable, jobs: Sequence[tuple], workers: int, threads_each: int | None = 1
+) -> list:
     """function(*job) for every job, `workers` at a time, results in the jobs' order.
 
     Each job runs in a fresh process (spawned, one job per process): TensorFlow's threads
     and seeds are set once, before its first operation, and nothing of one job carries into
     the next, so a job's result does not depend on which worker ran it or on what ran before.
-    Each job holds a training slot for its `threads_each` threads while it runs.
+    Each job holds a training slot for each of its `threads_each` threads while it runs (None: no
+    slot, for the workers of a multi-worker cluster, which must all run at once).
     The first job to fail stops the others at once; its error is raised here.
     """
     failed = threading.Event()

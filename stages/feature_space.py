@@ -1,7 +1,7 @@
 """Stage `feature_space`: how well each model's last hidden layer separates the classes.
 
 For each model in `insight.projected` (dnn and cnn_64), the run of the first seed: the
-features its last dense layer receives (128 values per image) for the first
+features its last dense layer receives (128 values per image for both) for the first
 `insight.projection_images` test images, projected to 2-D by scikit-learn's t-SNE, coloured
 by class. The picture is backed by a number: the accuracy of a k-nearest-neighbour vote
 (k = `insight.neighbours`, 5-fold cross-validation over those images) in that feature space,
@@ -23,7 +23,7 @@ from pipeline.names import seed_path
 from pipeline.params import insight_settings, load_params, model_config, seeds
 from pipeline.plotting import plt, save
 
-FOLDS = 5
+FOLDS = 5  # pipeline/params.py checks `insight.neighbours` against a training fold's size
 ITERATIONS = 500  # t-SNE's optimisation steps: half scikit-learn's default, and half the time; 2,000 points
 # have settled by then (the kNN score, the figure's backing, does not depend on it at all)
 
@@ -41,7 +41,9 @@ def neighbour_accuracy(features: np.ndarray, labels: np.ndarray, neighbours: int
     from sklearn.model_selection import cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 
-    return float(cross_val_score(KNeighborsClassifier(neighbours), features, labels, cv=FOLDS).mean())
+    return float(
+        cross_val_score(KNeighborsClassifier(neighbours), features, labels, cv=FOLDS, error_score="raise").mean()
+    )
 
 
 def projection(features: np.ndarray, perplexity: float, seed: int) -> np.ndarray:
@@ -52,14 +54,14 @@ def projection(features: np.ndarray, perplexity: float, seed: int) -> np.ndarray
         return TSNE(perplexity=perplexity, init="pca", max_iter=ITERATIONS, random_state=seed).fit_transform(features)
 
 
-def projection_figure(points: dict[str, np.ndarray], labels: np.ndarray, scores: dict[str, float], k: int):
+def projection_figure(points: dict, labels: np.ndarray, scores: dict, widths: dict, k: int) -> plt.Figure:
     figure, axes = plt.subplots(1, len(points), figsize=(5.2 * len(points), 5.4), layout="constrained", squeeze=False)
     colours = plt.get_cmap("tab10")
     for axis, (name, xy) in zip(axes[0], points.items(), strict=True):
         for label, class_name in enumerate(CLASS_NAMES):
             chosen = labels == label
             axis.scatter(xy[chosen, 0], xy[chosen, 1], s=3, color=colours(label), label=class_name, rasterized=True)
-        axis.set_title(f"{name}: {k}-NN accuracy {scores[name]:.1%} in its 128-feature space", fontsize=9)
+        axis.set_title(f"{name}: {k}-NN accuracy {scores[name]:.1%} in its {widths[name]}-feature space", fontsize=9)
         axis.set_xticks([])
         axis.set_yticks([])
     handles, names = axes[0][0].get_legend_handles_labels()
@@ -86,14 +88,14 @@ def main() -> None:
     images, labels = images[: insight.projection_images], labels[: insight.projection_images]
     rows = [{"space": "raw pixels", "features": images[0].size,
              "knn_accuracy": neighbour_accuracy(images.reshape(len(images), -1), labels, insight.neighbours)}]
-    points, scores = {}, {}
+    points, scores, widths = {}, {}, {}
     for name in names:
         features = penultimate_features(load_model(seed_path(args.models_dir, name, shown_seed, ".keras")), images)
-        scores[name] = neighbour_accuracy(features, labels, insight.neighbours)
+        scores[name], widths[name] = neighbour_accuracy(features, labels, insight.neighbours), features.shape[1]
         rows.append({"space": name, "features": features.shape[1], "knn_accuracy": scores[name]})
         points[name] = projection(features, insight.perplexity, shown_seed)
         print(f"{name}: {insight.neighbours}-NN accuracy {scores[name]:.4f} in its feature space", flush=True)
-    save(projection_figure(points, labels, scores, insight.neighbours), args.out_dir / "projection.png")
+    save(projection_figure(points, labels, scores, widths, insight.neighbours), args.out_dir / "projection.png")
     table = pd.DataFrame(rows).assign(images=len(labels), neighbours=insight.neighbours)
     table.to_csv(args.out_dir / "separability.csv", index=False, float_format="%.4f")
 

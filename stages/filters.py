@@ -89,8 +89,9 @@ def explain_layer(model, name: str, layer: str, field: ReceptiveField, images, l
         cells.append((mosaic(patches), f"{held} of {len(top)} {top_class}"))
         rows.append({"model": name, "layer": layer, "filter": index, "field": field.size, "patches": len(top),
                      "top_class": top_class, "top_class_patches": held, "strongest": top[0][3]})  # fmt: skip
+    shown = min(len(top) for top in tops)
     title = (
-        f"{name} {layer}: the {count} test patches that activate each filter most, each {field.size}x{field.size}"
+        f"{name} {layer}: the {shown} test patches that activate each filter most, each {field.size}x{field.size}"
         f" pixels (the filter's receptive field)\nfilters in order; small print: the most common class among them"
     )
     return filter_grid(title, cells), rows

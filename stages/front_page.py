@@ -155,27 +155,34 @@ def gradcam_part(reports: Path, focus: str) -> list[str]:
             + (f"; for {listing(sorted(set(measured['class']) - set(on['class'])))} it weighs the background"
                " around the garment more." if len(on) < len(measured) else "."),
         ]  # fmt: skip
-    else:
+    elif len(measured):
         lines += [f"class, `{focus}`'s map weighs the background around the garment more, for every class."]
+    else:
+        lines += ["class: no class has a correctly classified image with a map to average."]
+    lines.append("")
+    if first["confused_count"]:
+        lines += [
+            f"![{focus}: its most frequent mistake, with both classes' maps](insight/gradcam/{focus}/confused.png)",
+            "",
+            f"Its most frequent mistake, {first['confused_true']} taken for {first['confused_predicted']}"
+            f" ({first['confused_count']} test images): beside each image, where it found evidence for the class it",
+            "said and where for the true one.",
+            "",
+        ]
     lines += [
-        "",
-        f"![{focus}: its most frequent mistake, with both classes' maps](insight/gradcam/{focus}/confused.png)",
-        "",
-        f"Its most frequent mistake, {first['confused_true']} taken for {first['confused_predicted']}"
-        f" ({first['confused_count']} test images): beside each image, where it found evidence for the class it",
-        "said and where for the true one.",
-        "",
         "| model | last convolution | most frequent mistake | classes whose map favours the garment | maps |",
         "|---|---|---|---|---|",
     ]
     for name, group in summary.groupby("model", sort=False):
         row, scored = group.iloc[0], group.dropna(subset=["on_garment"])
         on_garment = int((scored["on_garment"] > scored["garment_share_of_image"]).sum())
+        mistake = (f"{row['confused_count']} {row['confused_true']} taken for {row['confused_predicted']}"
+                   if row["confused_count"] else "none")  # fmt: skip
+        mistake_link = f" · [mistake](insight/gradcam/{name}/confused.png)" if row["confused_count"] else ""
         lines.append(
-            f"| `{name}` | `{row['layer']}`, {row['side']}x{row['side']} | {row['confused_count']}"
-            f" {row['confused_true']} taken for {row['confused_predicted']} | {on_garment} of {len(scored)} |"
+            f"| `{name}` | `{row['layer']}`, {row['side']}x{row['side']} | {mistake} | {on_garment} of {len(scored)} |"
             f" [chosen images](insight/gradcam/{name}/activation_images.png) ·"
-            f" [per class](insight/gradcam/{name}/class_average.png) · [mistake](insight/gradcam/{name}/confused.png) |"
+            f" [per class](insight/gradcam/{name}/class_average.png){mistake_link} |"
         )
     return [*lines, ""]
 
@@ -229,10 +236,12 @@ def templates_part(reports: Path) -> list[str]:
         f" on a median of {summary['median_half_weight_pixels']:.0f} pixels. Each of {conv}'s {summary['kernels']}"
         f" kernels has {summary['weights_per_kernel']} weights and is applied at all"
         f" {summary['positions_per_kernel']} positions ({summary['conv_parameters']:,} parameters), so it finds its"
-        f" pattern wherever it is. {summary['silent_units']} of {dense}'s {summary['units']} units never fire on the"
-        f" first {summary['images_checked']:,} test images: they add nothing to its decisions.",
+        f" pattern wherever it is."
+        + (f" {summary['silent_units']} of {dense}'s {summary['units']} ReLU units never fire on the first"
+           f" {summary['images_checked']:,} test images: they add nothing to its decisions."
+           if summary["silent_units"] is not None else ""),
         "",
-    ]
+    ]  # fmt: skip
 
 
 def feature_space_part(reports: Path) -> list[str]:

@@ -3,7 +3,8 @@
 For every model with a convolution, the run of the first seed, into <out-dir>/<model>/:
 - activation_images.png: the report's activation images, each with the map of its predicted class;
 - confused.png: test images of the model's most frequent confusion (true A, predicted B), each
-  with the map of B (why it said B) beside the map of A (what A would have needed);
+  with the map of B (why it said B) beside the map of A (what A would have needed); none for
+  a model without mistakes;
 - class_average.png: per class, the mean map over correctly classified test images, over
   their mean image: where the model looks for each class.
 <out-dir>/summary.csv holds, per model and class, what the front page states: the most
@@ -33,7 +34,7 @@ from pipeline.params import (
 from pipeline.plotting import ATTENTION_CMAP, IMAGE_CMAP, blank, image_grid, plt, save
 from pipeline.results import read_predictions
 
-GARMENT = 0.2  # a pixel of a class's mean image this dark or darker counts as the garment
+GARMENT = 0.2  # a pixel of a class's mean image this bright or brighter counts as the garment
 
 
 def most_confused(labels: np.ndarray, predicted: np.ndarray) -> tuple[int, int, int]:
@@ -120,11 +121,12 @@ def explain(name: str, model, images, labels, predicted, activation_images, per_
     )
     pair = most_confused(labels, predicted)
     wrong = np.flatnonzero((labels == pair[0]) & (predicted == pair[1]))[:shown]
-    save(
-        confused_figure(name, images[wrong, :, :, 0], wrong, pair, heats(wrong, predicted[wrong]),
-                        heats(wrong, labels[wrong]), note),
-        out_dir / "confused.png",
-    )  # fmt: skip
+    if len(wrong):  # a model without mistakes has no confusion to show
+        save(
+            confused_figure(name, images[wrong, :, :, 0], wrong, pair, heats(wrong, predicted[wrong]),
+                            heats(wrong, labels[wrong]), note),
+            out_dir / "confused.png",
+        )  # fmt: skip
     mean_images, mean_heats, counts, rows = [], [], [], []
     for label in range(len(CLASS_NAMES)):
         right = np.flatnonzero((labels == label) & (predicted == label))[:per_class]

@@ -7,7 +7,7 @@ the whole picture. Beside them, the first convolution's kernels of `insight.kern
 templates.png, and summary.json with what the front page states about them: weights per
 unit and per kernel, how many positions each is applied at, how widely a unit's weight
 spreads over the image, and how many units never fire on the first `insight.patch_images`
-test images (such a unit adds nothing to the model's decisions).
+test images (a ReLU unit that never fires adds nothing to the model's decisions).
 """
 
 import argparse
@@ -20,10 +20,10 @@ import numpy as np
 
 from pipeline.arrays import load_split
 from pipeline.errors import PipelineError, run
+from pipeline.layers import layer_output_shape
 from pipeline.names import seed_path
 from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, seeds
 from pipeline.plotting import KERNEL_CMAP, blank, plt, save
-from pipeline.shapes import output_size
 
 
 def first_of(config, kind: str) -> dict:
@@ -92,7 +92,9 @@ def main() -> None:
     dense_model = load_model(seed_path(args.models_dir, dense_config.name, shown_seed, ".keras"))
     images = load_split(args.data, "test")[0][: insight.patch_images]
     probe = keras.Model(dense_model.inputs, dense_model.get_layer(dense_layer["name"]).output)
-    silent = int((probe.predict(images, batch_size=500, verbose=0).max(axis=0) <= 0).sum())
+    # Only a ReLU unit that never fires is silent: other activations pass negative values on.
+    outputs = probe.predict(images, batch_size=500, verbose=0)
+    silent = int((outputs.max(axis=0) <= 0).sum()) if dense_layer["activation"] == "relu" else None
     conv_model = load_model(seed_path(args.models_dir, conv_config.name, shown_seed, ".keras"))
     side = INPUT_SHAPE[0]
     units = dense_model.get_layer(dense_layer["name"]).get_weights()[0]  # (784, units)
@@ -101,7 +103,10 @@ def main() -> None:
     figure = templates_figure(f"{dense_config.name} {dense_layer['name']}", templates,
                               f"{conv_config.name} {conv_layer['name']}", kernels)  # fmt: skip
     save(figure, args.out_dir / "templates.png")
-    positions = output_size(side, conv_layer["kernel"], conv_layer["strides"], conv_layer["padding"]) ** 2
+    shape = INPUT_SHAPE
+    for layer in conv_config.layers[: conv_config.layers.index(conv_layer)]:
+        shape = layer_output_shape(layer, shape)
+    positions = math.prod(layer_output_shape(conv_layer, shape)[:2])
     spread = [half_weight_pixels(template) for template in templates]
     summary = {
         "dense_model": dense_config.name, "dense_layer": dense_layer["name"], "units": len(templates),

@@ -80,7 +80,8 @@ def main() -> None:
         for seed in run_seeds
     ]  # fmt: skip
     print(f"{name}: {len(jobs)} seed(s) on {workers} worker process(es), {thread_count} TensorFlow thread(s) each")
-    run_side_by_side(train_seed, jobs, workers, thread_count)
+    # A multi-worker cluster's processes wait for each other: none may wait for a training slot.
+    run_side_by_side(train_seed, jobs, workers, None if settings.strategy == "multi_worker" else thread_count)
 
 
 if __name__ == "__main__":

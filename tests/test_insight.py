@@ -1,5 +1,7 @@
 """What the network looks at: Grad-CAM, receptive-field crops, top patches, projections, sentences."""
 
+import re
+
 import keras
 import numpy as np
 import pandas as pd
@@ -222,3 +224,23 @@ def test_front_page_ranks_the_feature_spaces_by_their_score(tmp_path):
     text = "\n".join(front_page.feature_space_part(tmp_path))
     assert "is right for 90.0% in the raw pixels, 80.0% in `cnn_64`'s features and 70.0% in `dnn`'s features" in text
     assert "A 3-nearest-neighbour vote over the first 500 test images" in text
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"projected": ["dnn", "dnn"]}, "insight.projected: 'dnn' is listed twice"),
+    ({"projected": ["dnn"] * 1000}, "insight.projected: expected 1 to 7 models, got 1000"),
+    ({"projection_images": 50, "perplexity": 60}, "insight.perplexity: must be below insight.projection_images (50)"),
+    ({"projection_images": 50, "neighbours": 40}, "insight.neighbours: too many for the 40 images of a training fold"),
+])  # fmt: skip
+def test_insight_values_that_the_stages_could_not_use_are_refused(changes, message):
+    with pytest.raises(PipelineError, match=re.escape(message)):
+        insight_settings({**PARAMS, "insight": {**PARAMS["insight"], **changes}})
+
+
+def test_a_model_without_mistakes_or_measured_maps_gets_no_such_sentence(tmp_path):
+    write_insight(tmp_path, [float("nan"), float("nan")], (1, 1))
+    summary = tmp_path / "insight" / "gradcam" / "summary.csv"
+    pd.read_csv(summary).assign(confused_count=0).to_csv(summary, index=False)
+    text = "\n".join(front_page.gradcam_part(tmp_path, "cnn"))
+    assert "no class has a correctly classified image with a map to average" in text
+    assert "most frequent mistake," not in text and "confused.png" not in text and "| none |" in text

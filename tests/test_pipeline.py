@@ -171,7 +171,7 @@ def test_editing_one_model_invalidates_only_its_stages(pipeline_copy):
     finally:
         params_path.write_text(original)
     assert changed == {"train@cnn_16", "evaluate@cnn_16", "shapes@cnn_16", "figures@cnn_16", "compare", "front_page",
-                       "gradcam", "filters", "feature_space"}  # one stage per kind of insight figure, all models
+                       "gradcam", "filters", "templates", "feature_space"}  # a stage per kind of insight, all models
     assert diff["params.yaml"] == {"models.cnn_16.layers.conv_1.filters": {"old": 16, "new": 24, "diff": 8}}
     assert shown == readme_output("dvc params diff")
 
@@ -229,7 +229,7 @@ def test_insight_stages_explain_every_cnn(pipeline_copy):
     assert scores["space"].tolist() == ["raw pixels", "dnn", "cnn_16"] and scores["knn_accuracy"].between(0.3, 1).all()
     page = (pipeline_copy / "reports" / "README.md").read_text()
     assert "## What the network looks at" in page
-    assert f"{templates['silent_units']} of `dnn`'s 128 units never fire" in page
+    assert f"{templates['silent_units']} of `dnn`'s 128 ReLU units never fire" in page
 
 
 def test_overfitting_study_reports_every_variant(pipeline_copy):

@@ -52,3 +52,28 @@ def test_the_captured_lines_come_out_even_when_the_import_fails(capfd):
     except ImportError:
         pass
     assert capfd.readouterr().err == "the reason\n"
+
+
+def test_a_fatal_message_survives_an_import_that_aborts_the_process(tmp_path):
+    """TensorFlow aborts at import on a CPU without the instructions it was built for: say why."""
+    fake = tmp_path / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "import os\nos.write(2, b'WARNING: All log messages before absl::InitializeLog() is called are written to"
+        " STDERR\\n')\nos.write(2, b'F0000 fatal.cc:1] this CPU lacks AVX\\n')\nos.abort()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import pipeline, tensorflow"],
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr == "F0000 fatal.cc:1] this CPU lacks AVX\n"
+
+
+def test_an_import_with_stderr_closed_still_works():
+    result = subprocess.run(
+        [sys.executable, "-c", "import pipeline, keras"], env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120,
+        preexec_fn=lambda: os.close(2),
+    )  # fmt: skip
+    assert result.returncode == 0

@@ -4,10 +4,12 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 
 import keras
 import numpy as np
+import psutil
 import pytest
 import yaml
 
@@ -292,15 +294,21 @@ def test_the_train_stage_on_two_machines_gives_both_the_same_models(tmp_path):
     assert files[0] == files[1]
 
 
-def test_a_failing_worker_stops_the_local_cluster():
-    """Its peer would wait for it forever; the launcher stops it and exits with the failure's status."""
+def test_a_failing_worker_stops_the_local_cluster_and_all_it_started(tmp_path):
+    """Its peer would wait for it forever; the launcher stops it, and what it started, and exits
+    with the failure's status."""
     result = subprocess.run(
         [sys.executable, "-m", "pipeline.cluster", "--local", "2", "--timeout", "60", "--",
-         sys.executable, "-c", "import json, os, sys, time\n"
-         "if json.loads(os.environ['TF_CONFIG'])['task']['index'] == 1: sys.exit(3)\ntime.sleep(60)"],
+         sys.executable, "-c", "import json, os, subprocess, sys, time\n"
+         "if json.loads(os.environ['TF_CONFIG'])['task']['index'] == 1: time.sleep(1); sys.exit(3)\n"
+         f"child = subprocess.Popen(['sleep', '60'])\nopen({str(tmp_path / 'child')!r}, 'w').write(str(child.pid))\n"
+         "time.sleep(60)"],
         env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert result.returncode == 3, result.stderr
+    child = int((tmp_path / "child").read_text())
+    time.sleep(0.5)
+    assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
 
 
 @pytest.mark.parametrize(
@@ -312,6 +320,8 @@ def test_a_failing_worker_stops_the_local_cluster():
         (["--workers", "a:1,b:2", "--", "true"], "--workers needs --index"),
         (["--local", "2", "--"], "no command given"),
         (["--local", "0", "--", "true"], "--local 0: between 1 and 64 workers"),
+        (["--local", "2", "--timeout", "nan", "--", "true"], "--timeout nan: a number of seconds above 0"),
+        (["--workers", "a:1,b:\u00b2", "--index", "0", "--", "true"], "--workers: 'b:\u00b2' is not host:port"),
     ],
 )
 def test_cluster_arguments_are_checked(arguments, message):
