@@ -19,9 +19,10 @@ lint: $(VENV)/installed
 	ruff check .
 
 # Benchmarks (machine-dependent, outside the pipeline): writes reports/performance.md.
-# FULL=1 adds a from-scratch rebuild of the whole pipeline (about 20 minutes more).
+# FULL=1 adds a from-scratch rebuild of the whole pipeline (about an hour more); ONLY="rebuild sweep"
+# measures those sections again and keeps the others from the last report.
 bench: $(VENV)/installed data
-	python -m benchmarks.run $(if $(FULL),--full)
+	python -m benchmarks.run $(if $(FULL),--full) $(if $(ONLY),--only $(ONLY))
 
 $(VENV)/installed: requirements.txt requirements-test.txt constraints.txt
 	test -x $(BIN)/python || python3 -m venv $(VENV)

@@ -23,7 +23,7 @@ from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.names import named_path, seed_path
 from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, model_names, seeds
-from pipeline.plotting import IMAGE_CMAP, image_grid, plt, save
+from pipeline.plotting import IMAGE_CMAP, blank, plt, save
 from pipeline.shapes import ReceptiveField, crop, receptive_fields
 
 BATCH = 500
@@ -44,14 +44,14 @@ def strongest_over(model, layer_name: str, images: np.ndarray) -> tuple[np.ndarr
 
     from pipeline.attention import strongest
 
-    probe = keras.Model(model.inputs, model.get_layer(layer_name).output)
+    probe = keras.Model(model.inputs[0], model.get_layer(layer_name).output)
     batches = range(0, len(images), BATCH)
-    parts = [strongest(probe.predict(images[start : start + BATCH], verbose=0)) for start in batches]
+    parts = [strongest(np.asarray(probe(images[start : start + BATCH], training=False))) for start in batches]
     return tuple(np.concatenate(part) for part in zip(*parts, strict=True))
 
 
 def mosaic(patches: list[np.ndarray]) -> np.ndarray:
-    """Patches in a square block, a 1-pixel blank gap between them (NaN: drawn as background)."""
+    """Patches in a square block, a 1-pixel gap between them (NaN: drawn in the gaps' colour)."""
     side, size = math.ceil(math.sqrt(len(patches))), patches[0].shape[0]
     block = np.full((side * (size + 1) - 1, side * (size + 1) - 1), np.nan)
     for index, patch in enumerate(patches):
@@ -67,13 +67,26 @@ def class_mix(labels: list[int]) -> tuple[str, int]:
     return CLASS_NAMES[label], counts[label]
 
 
-def filter_grid(title: str, cells: list[tuple[np.ndarray, str]]) -> plt.Figure:
-    columns = 8
-    figure, axes = image_grid(len(cells), columns, cell=(1.25, 1.45))
-    colormap = plt.get_cmap(IMAGE_CMAP).with_extremes(bad="#dde3ea")
-    for index, (axis, (block, caption)) in enumerate(zip(axes, cells, strict=True)):
-        axis.imshow(block, cmap=colormap, vmin=0, vmax=1)
-        axis.set_title(f"{index}: {caption}", fontsize=6)
+def filter_grid(title: str, cells: list[tuple[np.ndarray, str]], columns: int = 8) -> plt.Figure:
+    """Every filter's block in one picture, numbered and captioned in reading order.
+
+    One image with text over it, rather than an axes per filter: hundreds of axes would take
+    matplotlib longer to lay out and draw than everything else this stage does.
+    """
+    side = cells[0][0].shape[0]
+    gap, caption = max(side // 4, 1), max(side // 3, 2)  # pixels between blocks, and above each for its caption
+    step_x, step_y = side + gap, side + gap + caption
+    rows = math.ceil(len(cells) / columns)
+    canvas = np.zeros((rows * step_y, columns * step_x - gap))  # 0: white between the cells
+    figure, axis = plt.subplots(figsize=(1.25 * columns, 1.45 * rows + 0.6), layout="constrained")
+    for index, (block, text) in enumerate(cells):
+        row, column = divmod(index, columns)
+        top, left = row * step_y + caption, column * step_x
+        canvas[top : top + side, left : left + side] = block
+        axis.text(left + side / 2, top - 0.5, f"{index}: {text}", ha="center", va="bottom", fontsize=6)
+    colormap = plt.get_cmap(IMAGE_CMAP).with_extremes(bad="#dde3ea")  # the gaps between a cell's patches
+    axis.imshow(canvas, cmap=colormap, vmin=0, vmax=1)
+    blank(axis)
     figure.suptitle(title, fontsize=9)
     return figure
 

@@ -40,29 +40,36 @@ def half_weight_pixels(weights: np.ndarray) -> int:
     return int(np.searchsorted(np.cumsum(energy), energy.sum() / 2) + 1)
 
 
-def draw(axis: plt.Axes, weights: np.ndarray) -> None:
-    limit = float(np.abs(weights).max()) or 1.0  # each on its own scale, white at zero
-    axis.imshow(weights, cmap=KERNEL_CMAP, vmin=-limit, vmax=limit)
-    blank(axis)
+def tiled(weights: np.ndarray, columns: int) -> np.ndarray:
+    """Weight images (n, h, w) tiled in rows of `columns`, each scaled to [-1, 1] by its largest
+    magnitude (white at zero), a NaN gap of a ninth of a side between them."""
+    side = weights.shape[1]
+    gap, rows = max(side // 9, 1), math.ceil(len(weights) / columns)
+    canvas = np.full((rows * (side + gap) - gap, columns * (side + gap) - gap), np.nan)
+    for index, image in enumerate(weights):
+        row, column = divmod(index, columns)
+        limit = float(np.abs(image).max()) or 1.0
+        canvas[row * (side + gap) : row * (side + gap) + side, column * (side + gap) : column * (side + gap) + side] = (
+            image / limit
+        )
+    return canvas
 
 
 def templates_figure(dense_name: str, templates: np.ndarray, conv_name: str, kernels: np.ndarray) -> plt.Figure:
-    """Units' templates (n, 28, 28) on the left, kernels (n, f, f) on the right, same cell size."""
-    columns = 16
-    rows = max(math.ceil(len(templates) / columns), math.ceil(len(kernels) / 8))
-    figure = plt.figure(figsize=(0.62 * (columns + 8) + 0.5, 0.62 * rows + 1.0), layout="constrained")
-    left, right = figure.subfigures(1, 2, width_ratios=[columns, 8])
-    for subfigure, weights, width, title in (
-        (left, templates, columns, f"{dense_name}: the {len(templates)} units' weights over the 28x28 image"),
-        (right, kernels, 8, f"{conv_name}: the {len(kernels)} {kernels.shape[1]}x{kernels.shape[2]} kernels"),
+    """Units' templates (n, 28, 28) on the left, kernels (n, f, f) on the right, a grid cell as
+    large on both sides; one picture each (hundreds of axes would be slow to draw)."""
+    rows = max(math.ceil(len(templates) / 16), math.ceil(len(kernels) / 8))
+    figure, axes = plt.subplots(
+        1, 2, figsize=(15.5, 0.62 * rows + 1.0), width_ratios=[16, 8], layout="constrained"
+    )  # fmt: skip
+    colormap = plt.get_cmap(KERNEL_CMAP).with_extremes(bad="white")
+    for axis, weights, columns, title in (
+        (axes[0], templates, 16, f"{dense_name}: the {len(templates)} units' weights over the 28x28 image"),
+        (axes[1], kernels, 8, f"{conv_name}: the {len(kernels)} {kernels.shape[1]}x{kernels.shape[2]} kernels"),
     ):
-        axes = subfigure.subplots(rows, width, squeeze=False)
-        for index, axis in enumerate(axes.flat):
-            if index < len(weights):
-                draw(axis, weights[index])
-            else:
-                axis.set_visible(False)
-        subfigure.suptitle(title, fontsize=9)
+        axis.imshow(tiled(weights, columns), cmap=colormap, vmin=-1, vmax=1)
+        axis.set_title(title, fontsize=9)
+        blank(axis)
     figure.suptitle("red positive, blue negative, white zero; each on its own scale", fontsize=8)
     return figure
 
@@ -91,9 +98,10 @@ def main() -> None:
 
     dense_model = load_model(seed_path(args.models_dir, dense_config.name, shown_seed, ".keras"))
     images = load_split(args.data, "test")[0][: insight.patch_images]
-    probe = keras.Model(dense_model.inputs, dense_model.get_layer(dense_layer["name"]).output)
+    probe = keras.Model(dense_model.inputs[0], dense_model.get_layer(dense_layer["name"]).output)
     # Only a ReLU unit that never fires is silent: other activations pass negative values on.
-    outputs = probe.predict(images, batch_size=500, verbose=0)
+    outputs = np.concatenate([np.asarray(probe(images[start : start + 500], training=False))
+                              for start in range(0, len(images), 500)])  # fmt: skip
     silent = int((outputs.max(axis=0) <= 0).sum()) if dense_layer["activation"] == "relu" else None
     conv_model = load_model(seed_path(args.models_dir, conv_config.name, shown_seed, ".keras"))
     side = INPUT_SHAPE[0]

@@ -6,6 +6,7 @@ import psutil
 import pytest
 
 from benchmarks.peak_memory import tree_pss
+from benchmarks.run import SECTIONS, kept_sections
 from benchmarks.training import forward_flops
 from pipeline.params import load_params, model_config
 from tests.conftest import REPO
@@ -25,3 +26,15 @@ def test_forward_flops_of_the_dense_baseline_and_a_convolution():
 
 def test_peak_memory_counts_this_process():
     assert tree_pss(psutil.Process()) == pytest.approx(psutil.Process().memory_full_info().pss, rel=0.2)
+
+
+def test_every_target_of_the_report_has_its_verdict_in_its_section():
+    """`make bench ONLY=...` recounts the kept sections' targets from their verdicts."""
+    report = (REPO / "reports" / "performance.md").read_text()
+    sections = kept_sections(report)
+    assert list(sections) == list(SECTIONS)
+    for name, lines in sections.items():
+        assert lines[0] == SECTIONS[name]
+    verdicts = [line for lines in sections.values() for line in lines if "**met**" in line or "**missed**" in line]
+    met = sum("**met**" in line for line in verdicts)
+    assert f"Targets met: {met} of {len(verdicts)}." in report
