@@ -9,14 +9,13 @@ beside the same vote on the raw pixels. Into <out-dir>/: projection.png, separab
 t-SNE runs on one thread from a fixed seed, so the figure has the same bytes every time.
 """
 
-import argparse
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipeline.arrays import load_split
+from pipeline.cli import directory, stage_parser
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.names import seed_path
@@ -71,10 +70,10 @@ def projection_figure(points: dict, labels: np.ndarray, scores: dict, widths: di
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="the prepared arrays")
-    parser.add_argument("--models-dir", type=Path, required=True, help="where <model>/seed_<seed>.keras are")
-    parser.add_argument("--out-dir", type=Path, required=True, help="where projection.png and separability.csv go")
+    parser = stage_parser(__doc__)
+    directory(parser, "--data", "the prepared arrays")
+    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras are")
+    directory(parser, "--out-dir", "where projection.png and separability.csv go")
     args = parser.parse_args()
     params = load_params()
     insight, shown_seed = insight_settings(params), seeds(params)[0]

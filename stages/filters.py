@@ -9,16 +9,15 @@ patches side by side and the class mix of their images in small print; summary.c
 filter, the most common class among its patches and how many of them it holds.
 """
 
-import argparse
 import math
 import shutil
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipeline.arrays import load_split
+from pipeline.cli import directory, stage_parser
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.names import named_path, seed_path
@@ -111,10 +110,10 @@ def explain_layer(model, name: str, layer: str, field: ReceptiveField, images, l
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="the prepared arrays")
-    parser.add_argument("--models-dir", type=Path, required=True, help="where <model>/seed_<seed>.keras are")
-    parser.add_argument("--out-dir", type=Path, required=True, help="where the grids and summary.csv go")
+    parser = stage_parser(__doc__)
+    directory(parser, "--data", "the prepared arrays")
+    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras are")
+    directory(parser, "--out-dir", "where the grids and summary.csv go")
     args = parser.parse_args()
     params = load_params()
     insight, shown_seed = insight_settings(params), seeds(params)[0]

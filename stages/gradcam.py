@@ -11,7 +11,6 @@ For every model with a convolution, the run of the first seed, into <out-dir>/<m
 confused pair and how much of each class-average map lies on the garment.
 """
 
-import argparse
 import shutil
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.arrays import load_split
+from pipeline.cli import directory, stage_parser
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.names import named_path, seed_path
@@ -147,11 +147,11 @@ def explain(name: str, model, images, labels, predicted, activation_images, per_
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for option, what in (("--data", "the prepared arrays"), ("--models-dir", "where <model>/seed_<seed>.keras are"),
-                         ("--predictions-dir", "where <model>/seed_<seed>.csv, the test predictions, are"),
-                         ("--out-dir", "where a folder per CNN and summary.csv go")):  # fmt: skip
-        parser.add_argument(option, type=Path, required=True, help=what)
+    parser = stage_parser(__doc__)
+    directory(parser, "--data", "the prepared arrays")
+    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras are")
+    directory(parser, "--predictions-dir", "where <model>/seed_<seed>.csv, the test predictions, are")
+    directory(parser, "--out-dir", "where a folder per CNN and summary.csv go")
     args = parser.parse_args()
     params = load_params()
     insight, report, shown_seed = insight_settings(params), report_settings(params), seeds(params)[0]

@@ -10,15 +10,14 @@ spreads over the image, and how many units never fire on the first `insight.patc
 test images (a ReLU unit that never fires adds nothing to the model's decisions).
 """
 
-import argparse
 import json
 import math
 import shutil
-from pathlib import Path
 
 import numpy as np
 
 from pipeline.arrays import load_split
+from pipeline.cli import directory, stage_parser
 from pipeline.errors import PipelineError, run
 from pipeline.layers import layer_output_shape
 from pipeline.names import seed_path
@@ -75,10 +74,10 @@ def templates_figure(dense_name: str, templates: np.ndarray, conv_name: str, ker
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="the prepared arrays")
-    parser.add_argument("--models-dir", type=Path, required=True, help="where <model>/seed_<seed>.keras are")
-    parser.add_argument("--out-dir", type=Path, required=True, help="where templates.png and summary.json go")
+    parser = stage_parser(__doc__)
+    directory(parser, "--data", "the prepared arrays")
+    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras are")
+    directory(parser, "--out-dir", "where templates.png and summary.json go")
     args = parser.parse_args()
     params = load_params()
     insight, shown_seed = insight_settings(params), seeds(params)[0]
