@@ -90,7 +90,9 @@ def filter_grid(title: str, cells: list[tuple[np.ndarray, str]], columns: int = 
     return figure
 
 
-def explain_layer(model, name: str, layer: str, field: ReceptiveField, images, labels, count: int) -> tuple:
+def explain_layer(
+    model, name: str, layer: str, field: ReceptiveField, images: np.ndarray, labels: np.ndarray, count: int
+) -> tuple[plt.Figure, list[dict]]:
     from pipeline.attention import top_activations
 
     tops = top_activations(*strongest_over(model, layer, images), count)

@@ -61,7 +61,9 @@ def resolution_note(layer: str, side: int) -> str:
     return f"Grad-CAM of {layer}'s {side}x{side} output, upsampled bilinearly to 28x28"
 
 
-def activation_figure(name, images, indices, predicted, heats, note) -> plt.Figure:
+def activation_figure(
+    name: str, images: np.ndarray, indices: np.ndarray, predicted: np.ndarray, heats: np.ndarray, note: str
+) -> plt.Figure:
     figure, cells = image_grid(2 * len(indices), 2, cell=(1.7, 1.9))
     for row, index in enumerate(indices):
         overlay(cells[2 * row], images[row])
@@ -72,7 +74,10 @@ def activation_figure(name, images, indices, predicted, heats, note) -> plt.Figu
     return figure
 
 
-def confused_figure(name, images, indices, pair, said_heats, true_heats, note) -> plt.Figure:
+def confused_figure(
+    name: str, images: np.ndarray, indices: np.ndarray, pair: tuple[int, int, int], said_heats: np.ndarray,
+    true_heats: np.ndarray, note: str,
+) -> plt.Figure:
     true, said, count = pair
     figure, cells = image_grid(3 * len(indices), 3, cell=(1.7, 1.9))
     for row, index in enumerate(indices):
@@ -90,7 +95,9 @@ def confused_figure(name, images, indices, pair, said_heats, true_heats, note) -
     return figure
 
 
-def class_average_figure(name, mean_images, mean_heats, counts, note) -> plt.Figure:
+def class_average_figure(
+    name: str, mean_images: list[np.ndarray], mean_heats: list[np.ndarray], counts: list[int], note: str
+) -> plt.Figure:
     figure, cells = image_grid(len(CLASS_NAMES), 5, cell=(1.8, 2.0))
     for label, axis in enumerate(cells):
         if counts[label] == 0:
@@ -102,7 +109,10 @@ def class_average_figure(name, mean_images, mean_heats, counts, note) -> plt.Fig
     return figure
 
 
-def explain(name: str, model, images, labels, predicted, activation_images, per_class, shown, out_dir: Path) -> list:
+def explain(
+    name: str, model, images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
+    activation_images: tuple[int, ...], per_class: int, shown: int, out_dir: Path,
+) -> list[dict]:
     """Write the model's three figures; return its rows of the summary."""
     from pipeline.attention import convolutions, grad_cam, upsampled
 
