@@ -19,7 +19,7 @@ from pipeline.cli import directory, stage_parser
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.names import seed_path
-from pipeline.params import insight_settings, load_params, model_config, seeds
+from pipeline.params import insight_settings, load_params, model_config, seeds, threads
 from pipeline.plotting import plt, save
 
 FOLDS = 5  # pipeline/params.py checks `insight.neighbours` against a training fold's size
@@ -82,6 +82,9 @@ def main() -> None:
     args.out_dir.mkdir(parents=True)
 
     from pipeline.models import load_model
+    from pipeline.runtime import configure
+
+    configure(shown_seed, threads(params))  # pinned threads and deterministic ops
 
     images, labels = load_split(args.data, "test")
     images, labels = images[: insight.projection_images], labels[: insight.projection_images]

@@ -21,7 +21,7 @@ from pipeline.cli import directory, stage_parser
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.names import named_path, seed_path
-from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, model_names, seeds
+from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, model_names, seeds, threads
 from pipeline.plotting import IMAGE_CMAP, blank, plt, save
 from pipeline.shapes import ReceptiveField, crop, receptive_fields
 
@@ -124,6 +124,9 @@ def main() -> None:
     args.out_dir.mkdir(parents=True)
 
     from pipeline.models import load_model
+    from pipeline.runtime import configure
+
+    configure(shown_seed, threads(params))  # pinned threads and deterministic ops
 
     images, labels = load_split(args.data, "test")
     images, labels = images[: insight.patch_images], labels[: insight.patch_images]

@@ -30,6 +30,7 @@ from pipeline.params import (
     model_names,
     report_settings,
     seeds,
+    threads,
 )
 from pipeline.plotting import ATTENTION_CMAP, IMAGE_CMAP, blank, image_grid, plt, save
 from pipeline.results import read_predictions
@@ -170,7 +171,9 @@ def main() -> None:
     args.out_dir.mkdir(parents=True)
 
     from pipeline.models import load_model
+    from pipeline.runtime import configure
 
+    configure(shown_seed, threads(params))  # pinned threads and deterministic ops: the same maps on any machine
     images, labels = load_split(args.data, "test")
     rows = []
     for name in cnns:

@@ -21,7 +21,7 @@ from pipeline.cli import directory, stage_parser
 from pipeline.errors import PipelineError, run
 from pipeline.layers import layer_output_shape
 from pipeline.names import seed_path
-from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, seeds
+from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, seeds, threads
 from pipeline.plotting import KERNEL_CMAP, blank, plt, save
 
 
@@ -94,6 +94,9 @@ def main() -> None:
     import keras
 
     from pipeline.models import load_model
+    from pipeline.runtime import configure
+
+    configure(shown_seed, threads(params))  # pinned threads and deterministic ops
 
     dense_model = load_model(seed_path(args.models_dir, dense_config.name, shown_seed, ".keras"))
     images = load_split(args.data, "test")[0][: insight.patch_images]

@@ -328,7 +328,7 @@ def test_two_runs_from_scratch_give_identical_bytes(pipeline_copy, tmp_path_fact
 
 
 def test_a_stage_killed_mid_training_is_rerun_and_nothing_stale_is_used(pipeline_copy):
-    """SIGKILL to `dvc repro` and the training under it; the next `dvc repro` finishes the job."""
+    """SIGKILL to `dvc repro` and the training under it; the next `dvc repro` of it finishes the job."""
     params_path = pipeline_copy / "params.yaml"
     original = params_path.read_text()
     params = yaml.safe_load(original)
@@ -349,10 +349,12 @@ def test_a_stage_killed_mid_training_is_rerun_and_nothing_stale_is_used(pipeline
         time.sleep(2)  # the workers notice that their stage is gone
         assert not list((pipeline_copy / "data" / "models" / "cnn_16").glob("*.keras"))
         assert "train@cnn_16" in json.loads(dvc("status", "--json", cwd=pipeline_copy).stdout)
-        dvc("repro", cwd=pipeline_copy)
+        # The model's own stages only: the reports downstream (insight stages included) would
+        # rerun twice, for the edit and for its undoing, and show nothing more about a kill.
+        dvc("repro", "evaluate@cnn_16", cwd=pipeline_copy)
         per_seed = pd.read_csv(pipeline_copy / "reports" / "seeds" / "cnn_16.csv")
         assert (per_seed["epochs"] == 30).all()
-        assert "Running stage" not in dvc("repro", cwd=pipeline_copy).stdout
+        assert "Running stage" not in dvc("repro", "evaluate@cnn_16", cwd=pipeline_copy).stdout
     finally:
         params_path.write_text(original)
         dvc("repro", cwd=pipeline_copy)
