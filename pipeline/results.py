@@ -51,8 +51,9 @@ def read_seeds(path: Path) -> pd.DataFrame:
     return read_table(path, "per-seed figures", SEED_COLUMNS, f"expected a row per seed with {', '.join(SEED_COLUMNS)}")
 
 
-def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Actual and predicted class indices of every test image, from the evaluate stage's CSV."""
+def read_predictions(path: Path, expected: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Actual and predicted class indices of every test image, from the evaluate stage's CSV
+    (`expected`: how many test images there must be)."""
     try:
         table = pd.read_csv(path)
         indices = {name: index for index, name in enumerate(CLASS_NAMES)}
@@ -61,4 +62,6 @@ def read_predictions(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise PipelineError(f"{path}: cannot read the test predictions ({error}); run `dvc repro`") from None
     if actual.isna().any() or predicted.isna().any():
         raise PipelineError(f"{path}: a class name that is not one of Fashion-MNIST's; run `dvc repro`")
+    if expected is not None and len(predicted) != expected:
+        raise PipelineError(f"{path}: {len(predicted)} predictions for {expected} test images; run `dvc repro`")
     return actual.to_numpy(int), predicted.to_numpy(int)

@@ -190,9 +190,7 @@ def main() -> None:
     model = load_model(seed_path(args.models_dir, name, shown_seed, ".keras"))
     images, labels = load_split(args.data, "test")
     predictions_path = seed_path(args.predictions_dir, name, shown_seed, ".csv")
-    _, predicted = read_predictions(predictions_path)
-    if len(predicted) != len(labels):
-        raise PipelineError(f"{predictions_path}: {len(predicted)} predictions for {len(labels)} test images")
+    _, predicted = read_predictions(predictions_path, expected=len(labels))
     render(name, model, images, labels, predicted, settings, out_dir)
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from pipeline.arrays import load_split
 from pipeline.cli import directory, stage_parser
-from pipeline.errors import PipelineError, run
+from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.names import named_path, seed_path
 from pipeline.params import (
@@ -62,17 +62,23 @@ def resolution_note(layer: str, side: int) -> str:
     return f"Grad-CAM of {layer}'s {side}x{side} output, upsampled bilinearly to 28x28"
 
 
+def overlay_rows(images: np.ndarray, columns: list[tuple[np.ndarray | None, list[str]]], title: str) -> plt.Figure:
+    """A row per image: a column per (maps, titles), the image alone where maps is None."""
+    figure, cells = image_grid(len(columns) * len(images), len(columns), cell=(1.7, 1.9))
+    for row, image in enumerate(images):
+        for column, (heats, titles) in enumerate(columns):
+            axis = cells[len(columns) * row + column]
+            overlay(axis, image, None if heats is None else heats[row])
+            axis.set_title(titles[row], fontsize=8)
+    figure.suptitle(title, fontsize=9)
+    return figure
+
+
 def activation_figure(
     name: str, images: np.ndarray, indices: np.ndarray, predicted: np.ndarray, heats: np.ndarray, note: str
 ) -> plt.Figure:
-    figure, cells = image_grid(2 * len(indices), 2, cell=(1.7, 1.9))
-    for row, index in enumerate(indices):
-        overlay(cells[2 * row], images[row])
-        cells[2 * row].set_title(f"test #{index}", fontsize=8)
-        overlay(cells[2 * row + 1], images[row], heats[row])
-        cells[2 * row + 1].set_title(f"for {CLASS_NAMES[predicted[row]]}", fontsize=8)
-    figure.suptitle(f"{name}: where it looks for the class it predicts\n{note}", fontsize=9)
-    return figure
+    columns = [(None, [f"test #{index}" for index in indices]), (heats, [f"for {CLASS_NAMES[p]}" for p in predicted])]
+    return overlay_rows(images, columns, f"{name}: where it looks for the class it predicts\n{note}")
 
 
 def confused_figure(
@@ -80,20 +86,14 @@ def confused_figure(
     true_heats: np.ndarray, note: str,
 ) -> plt.Figure:
     true, said, count = pair
-    figure, cells = image_grid(3 * len(indices), 3, cell=(1.7, 1.9))
-    for row, index in enumerate(indices):
-        overlay(cells[3 * row], images[row])
-        cells[3 * row].set_title(f"#{index}: a {CLASS_NAMES[true]}", fontsize=8)
-        overlay(cells[3 * row + 1], images[row], said_heats[row])
-        cells[3 * row + 1].set_title(f"for {CLASS_NAMES[said]} (said)", fontsize=8)
-        overlay(cells[3 * row + 2], images[row], true_heats[row])
-        cells[3 * row + 2].set_title(f"for {CLASS_NAMES[true]} (true)", fontsize=8)
-    figure.suptitle(
-        f"{name}: its most frequent mistake, {CLASS_NAMES[true]} taken for {CLASS_NAMES[said]}"
-        f" ({count} test images)\n{note}",
-        fontsize=9,
-    )
-    return figure
+    columns = [
+        (None, [f"#{index}: a {CLASS_NAMES[true]}" for index in indices]),
+        (said_heats, [f"for {CLASS_NAMES[said]} (said)"] * len(indices)),
+        (true_heats, [f"for {CLASS_NAMES[true]} (true)"] * len(indices)),
+    ]
+    mistake = f"{CLASS_NAMES[true]} taken for {CLASS_NAMES[said]} ({count} test images)"
+    title = f"{name}: its most frequent mistake, {mistake}"
+    return overlay_rows(images, columns, f"{title}\n{note}")
 
 
 def class_average_figure(
@@ -178,9 +178,7 @@ def main() -> None:
     rows = []
     for name in cnns:
         predictions_path = seed_path(args.predictions_dir, name, shown_seed, ".csv")
-        _, predicted = read_predictions(predictions_path)
-        if len(predicted) != len(labels):
-            raise PipelineError(f"{predictions_path}: {len(predicted)} predictions for {len(labels)} test images")
+        _, predicted = read_predictions(predictions_path, expected=len(labels))
         model = load_model(seed_path(args.models_dir, name, shown_seed, ".keras"))
         rows += explain(name, model, images, labels, predicted, report.activation_images, insight.cam_per_class,
                         insight.confused_shown, named_path(args.out_dir, name))  # fmt: skip

@@ -79,3 +79,14 @@ def test_a_zip_that_is_not_a_keras_model_is_refused(tmp_path):
 def test_a_missing_model_file_says_to_run_the_pipeline(tmp_path):
     with pytest.raises(PipelineError, match=rf"{tmp_path / 'absent.keras'}: no such model file; run `dvc repro`"):
         load_model(tmp_path / "absent.keras")
+
+
+def test_predictions_for_another_number_of_test_images_are_refused(tmp_path):
+    from pipeline.results import read_predictions
+
+    path = tmp_path / "seed_0.csv"
+    path.write_text("actual,predicted\nShirt,T-shirt/top\nBag,Bag\n")
+    actual, predicted = read_predictions(path, expected=2)
+    assert actual.tolist() == [6, 8] and predicted.tolist() == [0, 8]
+    with pytest.raises(PipelineError, match=r"seed_0.csv: 2 predictions for 10000 test images; run `dvc repro`"):
+        read_predictions(path, expected=10_000)
