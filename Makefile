@@ -13,7 +13,7 @@ test: $(VENV)/installed data browser
 	pytest
 
 check: $(VENV)/installed
-	python -m pipeline.gates --seeds-dir reports/seeds
+	python -m pipeline.gates
 
 lint: $(VENV)/installed
 	ruff check .

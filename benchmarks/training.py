@@ -60,7 +60,7 @@ def plain_fit(config: ModelConfig, train: Split, validation: Split, clock: Epoch
 def pipeline_fit(
     settings: TrainingSettings, config: ModelConfig, train: Split, validation: Split, clock: EpochClock
 ) -> keras.Model:
-    model, _ = training.train(config, settings, 0, train, validation, [clock], verbose=0)
+    model, _, _ = training.train(config, settings, 0, train, validation, [clock], verbose=0)
     return model
 
 

@@ -1,31 +1,46 @@
-"""The command-line arguments that the per-model stages share."""
+"""The stages' command lines: every path a stage reads or writes is a required argument.
+
+dvc.yaml declares each path once (`vars: paths`) and hands it to the stages that use it, so
+no stage has a path of its own. An option that several stages take is described once, here.
+"""
 
 import argparse
+import os
 from pathlib import Path
 
 from pipeline.names import model_name
-from pipeline.params import STUDIES
+
+SHARED = {
+    "data": "the prepared arrays",
+    "models_dir": "where <model>/seed_<seed>.keras, the trained models, are",
+    "history_dir": "where <model>/seed_<seed>.csv, the training histories, are",
+    "seeds_dir": "where <model>.csv, a row per seed, are",
+    "metrics_dir": "where <model>.json, the figures over the seeds, are",
+    "predictions_dir": "where <model>/seed_<seed>.csv, the test predictions, are",
+    "out_dir": "the folder the stage fills",
+    "out": "the page the stage writes",
+}
 
 
-def stage_parser(doc: str) -> argparse.ArgumentParser:
-    """A stage's parser, described by the first line of its docstring."""
-    return argparse.ArgumentParser(description=doc.splitlines()[0])
+def parse_arguments(doc: str, *shared: str, model: bool = False, study: bool = False, **own: str) -> argparse.Namespace:
+    """The stage's arguments: `shared` options described in SHARED, its `own` options with their help.
 
-
-def model_parser(doc: str, study: bool = True) -> argparse.ArgumentParser:
-    """A stage's parser: its docstring's first line, the model, and optionally its study.
-
-    The model is checked as it is parsed: a bad name is one `error:` line naming the rule.
+    Option names are the keywords with `-`, e.g. `models_dir` is --models-dir. `model` takes the
+    model's name (checked as it is parsed: a bad name is one `error:` line naming the rule);
+    `study` the study it belongs to, if any. The description is the docstring's first line.
     """
-    parser = stage_parser(doc)
-    parser.add_argument(
-        "model", type=model_name, help="a model name in params.yaml, or its DVC stage address <stage>@<model>"
-    )
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if model:
+        parser.add_argument(
+            "model", type=model_name, help="a model name in params.yaml, or its DVC stage address <stage>@<model>"
+        )
     if study:
-        parser.add_argument("--study", choices=STUDIES, help="the study the model belongs to, if any")
-    return parser
+        parser.add_argument("--study", help="the study the model belongs to, if any (checked with params.yaml)")
+    for name, what in {**{name: SHARED[name] for name in shared}, **own}.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=Path, required=True, help=what)
+    return parser.parse_args()
 
 
-def directory(parser: argparse.ArgumentParser, option: str, what: str, required: bool = True) -> None:
-    """A directory option, e.g. --models-dir: where <model>.keras is or goes."""
-    parser.add_argument(option, type=Path, required=required, help=what)
+def link(path: Path, page: Path) -> str:
+    """A Markdown link target for `path` from `page`: relative, so the page reads wherever it is."""
+    return Path(os.path.relpath(path, page.parent)).as_posix() + ("/" if path.is_dir() else "")

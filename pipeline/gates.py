@@ -7,8 +7,8 @@ For every model with a course test accuracy (`reference` in params.yaml):
   pooled seed SD), minus `gates.seed_margin_sds` pooled seed SDs. The pooled SD (each model's
   seeds around its own mean, pooled over the models) has more degrees of freedom than one
   model's seeds, and one bad seed cannot widen its own floor.
-Run after `dvc repro` as `python -m pipeline.gates --seeds-dir reports/seeds` (`make check`);
-exits 1 with the list of what failed.
+Run after `dvc repro` as `python -m pipeline.gates` (`make check`), which reads the per-seed
+figures where dvc.yaml declares them (`vars: paths: seeds`); exits 1 with the list of what failed.
 """
 
 import argparse
@@ -17,8 +17,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
-from pipeline.errors import run
+from pipeline.errors import PipelineError, run
 from pipeline.names import named_path
 from pipeline.params import GateSettings, gate_settings, load_params, model_names, reference_accuracies
 from pipeline.results import read_seeds
@@ -58,14 +59,24 @@ def check(course: dict[str, float], accuracies: dict[str, pd.Series], settings: 
     return report, failures
 
 
+def declared_path(key: str, pipeline: Path = Path("dvc.yaml")) -> Path:
+    """A path as dvc.yaml declares it under `vars: paths`, the one place every path is written."""
+    try:
+        declared = yaml.safe_load(pipeline.read_text())
+        return Path(next(block["paths"][key] for block in declared["vars"] if "paths" in block))
+    except (OSError, yaml.YAMLError, KeyError, TypeError, StopIteration) as error:
+        raise PipelineError(f"{pipeline}: no path `paths.{key}` under `vars` ({type(error).__name__})") from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds-dir", type=Path, required=True, help="where <model>.csv, a row per seed, are")
+    parser.add_argument("--seeds-dir", type=Path, help="where <model>.csv, a row per seed, are (default: dvc.yaml's)")
     args = parser.parse_args()
+    seeds_dir = args.seeds_dir or declared_path("seeds")
     params = load_params()
     settings = gate_settings(params)
     accuracies = {
-        name: read_seeds(named_path(args.seeds_dir, name, ".csv")).set_index("seed")["test_accuracy"]
+        name: read_seeds(named_path(seeds_dir, name, ".csv")).set_index("seed")["test_accuracy"]
         for name in model_names(params)
     }
     course = {

@@ -37,15 +37,18 @@ Shape = tuple[int, ...]
 
 @dataclass(frozen=True)
 class Argument:
-    """One argument of a layer type or training setting: its type, default and allowed values.
+    """One key of params.yaml or argument of a layer type: its type, default and allowed values.
 
-    `check` returns what is wrong with a value of the right type, or None.
+    `check` returns what is wrong with a value of the right type, or None. `items` says what a
+    value holds: a list's items or, for a mapping, its keys (a dict of Arguments, as a section
+    of params.yaml) or the value of each name (an Argument, as in a mapping from model names).
     """
 
     kind: type
     default: object = REQUIRED  # or a function of the arguments before it
     check: Callable[[object], str | None] = lambda value: None
     nullable: bool = False  # whether null is a meaningful value (e.g. "no early stopping")
+    items: "Argument | dict[str, Argument] | None" = None
 
 
 def positive(value: float) -> str | None:
@@ -68,11 +71,19 @@ def within(low: float, high: float, closed_low: bool = False, closed_high: bool 
     return check
 
 
-def one_of(*choices: str) -> Callable:
-    def check(value: str) -> str | None:
-        return None if value in choices else f"{quote(value)} is not one of {', '.join(choices)}"
+@dataclass(frozen=True)
+class OneOf:
+    """A check that a value is one of a few words; its choices are readable, e.g. by the docs' tests."""
 
-    return check
+    choices: tuple[str, ...]
+
+    def __call__(self, value: str) -> str | None:
+        return None if value in self.choices else f"{quote(value)} is not one of {', '.join(self.choices)}"
+
+
+def one_of(*choices: str) -> OneOf:
+    """A check that a value is one of `choices`, e.g. one_of("valid", "same")."""
+    return OneOf(choices)
 
 
 ACTIVATIONS = ("relu", "softmax", "sigmoid", "tanh", "linear", "elu", "selu", "gelu", "swish")

@@ -1,6 +1,9 @@
 """Reading params.yaml and checking every value a stage uses before any work starts.
 
-A failed check is one PipelineError naming every bad key of the block, e.g.
+SCHEMA is the one declaration of params.yaml: every key, its type, range and default (a layer's
+arguments: LAYER_TYPES in pipeline/layers.py). The functions below walk it, and add the few
+rules between keys that one key's declaration cannot say, to the same list of problems: a
+failed check is one PipelineError naming every bad key of the block, e.g.
 `params.yaml: models.cnn_16.layers.conv_1.kernel: 30 is larger than its 28x28 input`.
 Names of models, variants and layers become file paths and Keras names, so they are
 checked as soon as params.yaml is read: lower-case letters, digits, `_` and `-`.
@@ -9,6 +12,7 @@ checked as soon as params.yaml is read: lower-case letters, digits, `_` and `-`.
 import math
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +43,39 @@ OLD_FORM = (
     "`conv_1: {type: conv, filters: 32}`, `pool_1: {type: maxpool}`, `flatten: {type: flatten}`"
 )
 MIN_SUBSET = 10 * len(CLASS_NAMES)  # images: ten of each class
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
+MAX_SEEDS = 100
+FOLDS = 5  # the feature space's k-nearest-neighbour score is cross-validated over this many folds
+STUDIES = ("overfitting",)
+TYPE_NAMES = {int: "an integer", float: "a finite number", str: "a string", list: "a list", dict: "a mapping"}
+MAX_LISTED = 10  # problems in one error line; a hostile file may have thousands
+
+
+def count(low: int, high: int, what: str) -> Callable[[list], str | None]:
+    """A check that a list has `low` to `high` items."""
+    return lambda values: None if low <= len(values) <= high else f"expected {low} to {high} {what}, got {len(values)}"
+
+
+def section(keys: dict[str, Argument], default: object = REQUIRED) -> Argument:
+    """A mapping of exactly these keys."""
+    return Argument(dict, default, items=keys)
+
+
+def interval(low: float, high: float) -> Callable[[float], str | None]:
+    """A check that a value lies in [low, high]."""
+    return within(low, high, closed_low=True, closed_high=True)
+
+
+SEED = Argument(int, REQUIRED, interval(0, 2**32 - 1))
+TEST_IMAGES = Argument(int, REQUIRED, interval(1, TEST_COUNT))
+TEST_IMAGE_INDICES = Argument(
+    list, REQUIRED, lambda indices: None if indices else "needs at least one test image index",
+    items=Argument(int, REQUIRED, interval(0, TEST_COUNT - 1)),
+)  # fmt: skip
+MODEL_NAMES = Argument(list)  # of models declared under `models`: see declared_models()
+ACCURACY = Argument(float, None, interval(0, 1), nullable=True)
 # A model's training settings: in `defaults`, a study's `defaults`, or the model's own block.
 TRAINING: dict[str, Argument] = {
-    "optimizer": Argument(str, REQUIRED, one_of(*OPTIMIZERS)),
+    "optimizer": Argument(str, REQUIRED, one_of("adam", "sgd", "rmsprop")),
     "learning_rate": Argument(float, REQUIRED, positive),
     "batch_size": Argument(int, REQUIRED, positive),
     "epochs": Argument(int, REQUIRED, positive),
@@ -50,12 +83,60 @@ TRAINING: dict[str, Argument] = {
     "early_stopping_patience": Argument(int, None, positive, nullable=True),
     "train_fraction": Argument(float, 1.0, within(0, 1, closed_high=True)),
 }
-MODEL_KEYS = ("layers", "head", *TRAINING)
-STUDIES = ("overfitting",)
-PROFILES = ("default", "fast")
-STRATEGIES = ("auto", "none", "mirrored", "multi_worker")
-PRECISIONS = ("mixed_bfloat16", "mixed_float16", "float32")
-TYPE_NAMES = {int: "an integer", float: "a finite number", str: "a string", list: "a list", dict: "a mapping"}
+# A block of `defaults`, `<study>.defaults` or a model. model_config merges a model over the
+# defaults, then checks it: what is required is required of the merged blocks. `layers` and
+# `head` map a layer's name to a layer: a `type` of LAYER_TYPES and its arguments (layer_specs).
+LAYERS = Argument(dict)
+MODEL: dict[str, Argument] = {"layers": LAYERS, "head": LAYERS, **TRAINING}
+MODELS = Argument(
+    dict, REQUIRED, lambda models: None if models else "declares no model; declare at least one", items=section(MODEL)
+)  # fmt: skip
+SCHEMA: dict[str, Argument] = {
+    "seed": SEED,
+    "seeds": Argument(list, REQUIRED, count(1, MAX_SEEDS, "seeds"), items=SEED),
+    "threads": Argument(int, 1, interval(0, 1024)),
+    "data": section({
+        "validation_fraction": Argument(float, 0.0, within(0, 1, closed_low=True)),
+        "subset": Argument(int, None, within(MIN_SUBSET, math.inf, closed_low=True), nullable=True),
+    }),
+    "defaults": section(MODEL),
+    "training": section({
+        "steps_per_execution": Argument(int, REQUIRED, positive),
+        "profile": Argument(str, REQUIRED, one_of("default", "fast")),
+        "strategy": Argument(str, REQUIRED, one_of("auto", "none", "mirrored", "multi_worker")),
+        "fast": section({
+            "batch_multiplier": Argument(int, REQUIRED, positive),
+            "precision": Argument(str, REQUIRED, one_of("mixed_bfloat16", "mixed_float16", "float32")),
+        }),
+    }),
+    "models": MODELS,
+    "overfitting": section({"defaults": section(MODEL, default={}), "models": MODELS}),
+    "report": section({
+        "activation_images": TEST_IMAGE_INDICES,
+        "activation_channel": Argument(int, REQUIRED, non_negative),
+        "misclassified_shown": Argument(int, REQUIRED, positive),
+        "explained_images": TEST_IMAGE_INDICES,
+    }),
+    "insight": section({
+        "cam_per_class": TEST_IMAGES,
+        "confused_shown": Argument(int, REQUIRED, interval(1, 100)),
+        "patches": Argument(int, REQUIRED, interval(1, 25)),
+        "patch_images": TEST_IMAGES,
+        "every_layer_of": Argument(str),
+        "templates_of": Argument(str),
+        "kernels_of": Argument(str),
+        "projected": MODEL_NAMES,
+        "projection_images": Argument(int, REQUIRED, interval(50, TEST_COUNT)),
+        "perplexity": Argument(float, REQUIRED, interval(1, 100)),
+        "neighbours": Argument(int, REQUIRED, interval(1, 50)),
+    }),
+    "reference": Argument(dict, {}, items=section({"train_accuracy": ACCURACY, "test_accuracy": ACCURACY})),
+    "comparisons": Argument(dict, {}, items=MODEL_NAMES),  # model -> the models it is compared with
+    "gates": section({
+        "mean_margin": Argument(float, REQUIRED, within(0, 1, closed_low=True)),
+        "seed_margin_sds": Argument(float, REQUIRED, within(0, 100, closed_low=True)),
+    }),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -101,8 +182,8 @@ class ModelConfig:
     batch_size: int
     epochs: int
     stop_at_accuracy: float | None
-    early_stopping_patience: int | None = None
-    train_fraction: float = 1.0
+    early_stopping_patience: int | None
+    train_fraction: float
     head_size: int = 0  # how many of `layers`, at the end, are the head
 
 
@@ -115,6 +196,12 @@ class TrainingSettings:
     strategy: str
     fast_batch_multiplier: int
     fast_precision: str
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    mean_margin: float  # how far a mean may fall below the course's figure, at least
+    seed_margin_sds: float  # how many pooled seed SDs a single seed may fall below the lowest acceptable mean
 
 
 def fail(key: str, message: str) -> PipelineError:
@@ -134,6 +221,8 @@ class Problems:
         self.found.append(str(error).removeprefix(f"{PARAMS_FILE}: "))
 
     def raise_any(self) -> None:
+        if len(self.found) > MAX_LISTED:
+            self.found[MAX_LISTED:] = [f"and {len(self.found) - MAX_LISTED} more problems"]
         if self.found:
             raise PipelineError(f"{PARAMS_FILE}: " + "; ".join(self.found))
 
@@ -143,15 +232,9 @@ def typed(value: object, kind: type, key: str) -> object:
 
     Rejects null, booleans where numbers are expected, and NaN or infinity.
     """
-    if value is None:
-        raise fail(key, f"expected {TYPE_NAMES[kind]}, got null")
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        if abs(value) > sys.float_info.max:
-            raise fail(key, f"expected {TYPE_NAMES[kind]}, got {quote(value)}")
+    if kind is float and isinstance(value, int) and not isinstance(value, bool) and abs(value) <= sys.float_info.max:
         return float(value)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise fail(key, f"expected {TYPE_NAMES[kind]}, got {quote(value)}")
-    if kind is float and not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, kind) or (kind is float and not math.isfinite(value)):
         raise fail(key, f"expected {TYPE_NAMES[kind]}, got {quote(value)}")
     return value
 
@@ -167,8 +250,30 @@ def checked(value: object, argument: Argument, key: str) -> object:
     return value
 
 
+def walk(value: object, argument: Argument, key: str, problems: Problems) -> object:
+    """The value checked against its argument, then what it holds against the argument's `items`.
+
+    A list's items come back as a tuple. Problems go to `problems`; a bad value comes back as None.
+    """
+    try:
+        value = checked(value, argument, key)
+    except PipelineError as error:
+        problems.add_error(error)
+        return None
+    if value is None or argument.items is None:
+        return value
+    if isinstance(argument.items, dict):
+        return arguments(value, argument.items, key, problems)
+    if isinstance(value, list):
+        return tuple(walk(item, argument.items, f"{key}[{index}]", problems) for index, item in enumerate(value))
+    return {name: walk(item, argument.items, f"{key}.{key_text(name)}", problems) for name, item in value.items()}
+
+
 def arguments(block: dict, allowed: dict[str, Argument], where: str, problems: Problems, also: tuple = ()) -> dict:
-    """Every allowed argument of a block, defaults filled in; unknown and bad keys go to `problems`."""
+    """Every allowed argument of a block, defaults filled in; unknown and bad keys go to `problems`.
+
+    A bad argument is left out of what comes back.
+    """
     for key in block:
         if key not in allowed and key not in also:
             expected = ", ".join([*also, *allowed]) or "no arguments"
@@ -187,25 +292,50 @@ def arguments(block: dict, allowed: dict[str, Argument], where: str, problems: P
                 continue
         else:
             value = argument.default
-        try:
-            values[name] = checked(value, argument, f"{where}.{name}")
-        except PipelineError as error:
-            problems.add_error(error)
+        before = len(problems.found)
+        value = walk(value, argument, f"{where}.{name}", problems)
+        if len(problems.found) == before:
+            values[name] = value
     return values
 
 
-def section(params: dict, key: str) -> dict:
+def setting(params: dict, key: str, problems: Problems) -> object:
+    """A top-level key of params.yaml walked through SCHEMA: its value, or None where it is bad."""
+    if key not in params and SCHEMA[key].default is REQUIRED:
+        problems.add(key, "missing")
+        return None
+    return walk(params.get(key, SCHEMA[key].default), SCHEMA[key], key, problems)
+
+
+def checked_setting(params: dict, key: str) -> object:
+    """A top-level key that no rule between keys concerns, checked: every problem of it at once."""
+    problems = Problems()
+    value = setting(params, key, problems)
+    problems.raise_any()
+    return value
+
+
+def repeated(values: tuple | list) -> object:
+    """The first value listed twice (bad values, None, aside), or None."""
+    return next((value for index, value in enumerate(values) if value is not None and value in values[:index]), None)
+
+
+def mapping(params: dict, key: str) -> dict:
+    """A top-level mapping that must be there, for a look inside it before it is checked in full."""
     if key not in params:
         raise fail(key, "missing")
     return typed(params[key], dict, key)
 
 
-def check_name(name: object, key: str, reserved: tuple[str, ...] = ()) -> None:
+def check_name(name: object, key: str, problems: Problems, reserved: tuple[str, ...] = ()) -> bool:
     """A name of the rule (pipeline/names.py), and not one the pipeline's own outputs use."""
     if not is_valid_name(name):
-        raise fail(key, f"{quote(name)} is not a valid name ({NAME_RULE})")
-    if name in reserved:
-        raise fail(key, f"{name!r} is reserved (taken by the pipeline's own outputs); choose another name")
+        problems.add(key, f"{quote(name)} is not a valid name ({NAME_RULE})")
+    elif name in reserved:
+        problems.add(key, f"{name!r} is reserved (taken by the pipeline's own outputs); choose another name")
+    else:
+        return True
+    return False
 
 
 def check_model_names(params: dict) -> None:
@@ -214,18 +344,21 @@ def check_model_names(params: dict) -> None:
     reports/figures/ holds a folder per model and the overfitting study's folder, which holds
     a figure per variant and overlay.png: those names are reserved.
     """
+    problems = Problems()
     blocks = {"models": (params.get("models"), STUDIES)}
     for study in STUDIES:
         if study in params:
-            blocks[f"{study}.models"] = (section(params, study).get("models"), ("overlay",))
+            blocks[f"{study}.models"] = (mapping(params, study).get("models"), ("overlay",))
     for where, (models, reserved) in blocks.items():
         if models is None:
-            raise fail(where, "missing; declare at least one model")
-        models = typed(models, dict, where)
-        if not models:
-            raise fail(where, "declares no model; declare at least one")
-        for name in models:
-            check_name(name, f"{where}.{key_text(name)}", reserved)
+            problems.add(where, "missing; declare at least one model")
+            continue
+        try:
+            for name in checked(models, MODELS, where):
+                check_name(name, f"{where}.{key_text(name)}", problems, reserved)
+        except PipelineError as error:
+            problems.add_error(error)
+    problems.raise_any()
 
 
 def load_params(path: Path = PARAMS_FILE) -> dict:
@@ -251,121 +384,72 @@ def load_params(path: Path = PARAMS_FILE) -> dict:
     return params
 
 
-SEED = Argument(int, REQUIRED, within(0, 2**32 - 1, True, True))
-MAX_SEEDS = 100
-
-
 def seed(params: dict) -> int:
     """The validation split's seed."""
-    return checked(params.get("seed"), SEED, "seed")
+    return checked_setting(params, "seed")
 
 
 def seeds(params: dict) -> tuple[int, ...]:
     """The training seeds: every model is trained once per seed, the first is the one shown."""
-    values = typed(params.get("seeds"), list, "seeds")
-    if not 1 <= len(values) <= MAX_SEEDS:
-        raise fail("seeds", f"expected 1 to {MAX_SEEDS} seeds, got {len(values)}")
-    checked_seeds = tuple(checked(value, SEED, f"seeds[{index}]") for index, value in enumerate(values))
-    repeated = next((value for index, value in enumerate(checked_seeds) if value in checked_seeds[:index]), None)
-    if repeated is not None:
-        raise fail("seeds", f"seed {repeated} is listed twice; each seed must be a different run")
-    return checked_seeds
-
-
-def threads(params: dict) -> int:
-    """TensorFlow threads per training process; 0 means the cores divided among the processes."""
-    return checked(params.get("threads", 1), Argument(int, 1, within(0, 1024, True, True)), "threads")
-
-
-def checked_section(params: dict, key: str, allowed: dict[str, Argument], where: str = "") -> dict:
-    """A section's arguments, checked; `where` is the key path of `params` itself, if nested."""
     problems = Problems()
-    values = arguments(section(params, key), allowed, where + key, problems)
+    values = setting(params, "seeds", problems)
+    twice = repeated(values or ())
+    if twice is not None:
+        problems.add("seeds", f"seed {twice} is listed twice; each seed must be a different run")
     problems.raise_any()
     return values
 
 
-DATA = {
-    "validation_fraction": Argument(float, 0.0, within(0, 1, closed_low=True)),
-    "subset": Argument(int, None, within(MIN_SUBSET, math.inf, closed_low=True), nullable=True),
-}
+def threads(params: dict) -> int:
+    """TensorFlow threads per training process; 0 means the cores divided among the processes."""
+    return checked_setting(params, "threads")
 
 
 def data_settings(params: dict) -> DataSettings:
-    return DataSettings(**checked_section(params, "data", DATA))
-
-
-def image_indices(values: object, key: str) -> tuple[int, ...]:
-    values = typed(values, list, key)
-    if not values:
-        raise fail(key, "needs at least one test image index")
-    index_argument = Argument(int, REQUIRED, within(0, TEST_COUNT - 1, closed_low=True, closed_high=True))
-    return tuple(checked(value, index_argument, f"{key}[{index}]") for index, value in enumerate(values))
-
-
-REPORT = {
-    "activation_images": Argument(list),
-    "activation_channel": Argument(int, REQUIRED, non_negative),
-    "misclassified_shown": Argument(int, REQUIRED, positive),
-    "explained_images": Argument(list),
-}
+    """`data`: the validation split and the subset trained on."""
+    return DataSettings(**checked_setting(params, "data"))
 
 
 def report_settings(params: dict) -> ReportSettings:
-    report = checked_section(params, "report", REPORT)
-    return ReportSettings(
-        activation_images=image_indices(report["activation_images"], "report.activation_images"),
-        activation_channel=report["activation_channel"],
-        misclassified_shown=report["misclassified_shown"],
-        explained_images=image_indices(report["explained_images"], "report.explained_images"),
-    )
+    """`report`: which test images and feature map the figures in reports/ show."""
+    return ReportSettings(**checked_setting(params, "report"))
 
 
-TEST_IMAGES = Argument(int, REQUIRED, within(1, TEST_COUNT, closed_low=True, closed_high=True))
-INSIGHT = {
-    "cam_per_class": TEST_IMAGES,
-    "confused_shown": Argument(int, REQUIRED, within(1, 100, closed_low=True, closed_high=True)),
-    "patches": Argument(int, REQUIRED, within(1, 25, closed_low=True, closed_high=True)),
-    "patch_images": TEST_IMAGES,
-    "every_layer_of": Argument(str),
-    "templates_of": Argument(str),
-    "kernels_of": Argument(str),
-    "projected": Argument(list),
-    "projection_images": Argument(int, REQUIRED, within(50, TEST_COUNT, closed_low=True, closed_high=True)),
-    "perplexity": Argument(float, REQUIRED, within(1, 100, closed_low=True, closed_high=True)),
-    "neighbours": Argument(int, REQUIRED, within(1, 50, closed_low=True, closed_high=True)),
-}
+def model_names(params: dict, study: str | None = None) -> list[str]:
+    """The models declared under `models`, or under `<study>.models`, in their order."""
+    if study is None:
+        return list(mapping(params, "models"))
+    return list(typed(mapping(params, study).get("models"), dict, f"{study}.models"))
+
+
+def declared_models(params: dict, named: dict[str, object], problems: Problems) -> None:
+    """Names (by their key path) that must be models declared under `models`."""
+    known = model_names(params)
+    for key, name in named.items():
+        if not isinstance(name, str) or name not in known:
+            problems.add(key, f"no such model {quote(name)} (known: {', '.join(known)})")
 
 
 def insight_settings(params: dict) -> InsightSettings:
     """`insight`: what the Grad-CAM, filter, template and feature-space figures show, and of which models."""
-    insight = checked_section(params, "insight", INSIGHT)
-    known = model_names(params)
-    projected = typed(insight["projected"], list, "insight.projected")
-    if not 1 <= len(projected) <= len(known):
-        raise fail("insight.projected", f"expected 1 to {len(known)} models, got {len(projected)}")
-    repeated = next((name for index, name in enumerate(projected) if name in projected[:index]), None)
-    if repeated is not None:
-        raise fail("insight.projected", f"{quote(repeated)} is listed twice")
-    images, folds = insight["projection_images"], 5
-    if insight["perplexity"] >= images:
-        raise fail("insight.perplexity", f"must be below insight.projection_images ({images})")
-    if insight["neighbours"] > images * (folds - 1) // folds - 1:
-        raise fail("insight.neighbours", f"too many for the {images * (folds - 1) // folds} images of a training fold")
-    named = {key: insight[key] for key in ("every_layer_of", "templates_of", "kernels_of")}
-    named |= {f"projected[{index}]": name for index, name in enumerate(projected)}
     problems = Problems()
-    for key, name in named.items():
-        if not isinstance(name, str) or name not in known:
-            problems.add(f"insight.{key}", f"no such model {quote(name)} (known: {', '.join(known)})")
+    insight = setting(params, "insight", problems) or {}
+    projected, known = tuple(insight.get("projected", ())), len(model_names(params))
+    if "projected" in insight and not 1 <= len(projected) <= known:
+        problems.add("insight.projected", f"expected 1 to {known} models, got {len(projected)}")
+    elif (twice := repeated(projected)) is not None:
+        problems.add("insight.projected", f"{quote(twice)} is listed twice")
+    images = insight.get("projection_images")
+    if images is not None and insight.get("perplexity", 0) >= images:
+        problems.add("insight.perplexity", f"must be below insight.projection_images ({images})")
+    fold = images * (FOLDS - 1) // FOLDS if images is not None else math.inf  # training images of a fold
+    if insight.get("neighbours", 0) > fold - 1:
+        problems.add("insight.neighbours", f"too many for the {fold} images of a training fold")
+    named = {key: insight[key] for key in ("every_layer_of", "templates_of", "kernels_of") if key in insight}
+    named |= {f"projected[{index}]": name for index, name in enumerate(projected)}
+    declared_models(params, {f"insight.{key}": name for key, name in named.items()}, problems)
     problems.raise_any()
-    return InsightSettings(**{**insight, "projected": tuple(projected)})
-
-
-def model_names(params: dict, study: str | None = None) -> list[str]:
-    if study is None:
-        return list(section(params, "models"))
-    return list(typed(section(params, study).get("models"), dict, f"{study}.models"))
+    return InsightSettings(**{**insight, "projected": projected})
 
 
 def layer_specs(declared: object, key: str, problems: Problems) -> list[dict]:
@@ -378,12 +462,11 @@ def layer_specs(declared: object, key: str, problems: Problems) -> list[dict]:
         return []
     specs = []
     for name, layer in declared.items():
-        where = f"{key}.{name}"
-        try:
-            check_name(name, f"{key}.{key_text(name)}", reserved=("input_layer",))  # Keras's name for the input
-            layer = typed(layer, dict, where)
-        except PipelineError as error:
-            problems.add_error(error)
+        where = f"{key}.{key_text(name)}"
+        if not check_name(name, where, problems, reserved=("input_layer",)):  # Keras's name for the input
+            continue
+        if not isinstance(layer, dict):
+            problems.add(where, f"expected a mapping, got {quote(layer)}")
             continue
         kind = layer.get("type")
         if not isinstance(kind, str) or kind not in LAYER_TYPES:
@@ -395,29 +478,31 @@ def layer_specs(declared: object, key: str, problems: Problems) -> list[dict]:
     return specs
 
 
-def check_shapes(layers: list[dict], keys: list[str]) -> None:
+def check_shapes(layers: list[dict], keys: list[str], problems: Problems) -> None:
     """Walk the input shape through the layers; every layer must fit, and end in 10 classes."""
     shape = INPUT_SHAPE
     for layer, key in zip(layers, keys, strict=True):
         try:
             shape = layer_output_shape(layer, shape)
         except ValueError as error:
-            raise fail(key, str(error)) from None
+            problems.add(key, str(error))
+            return  # the layers after it have no input shape to check
     last, key = layers[-1], keys[-1]
     if last["type"] != "dense" or last["units"] != len(CLASS_NAMES) or last["activation"] != "softmax":
-        raise fail(key, f"the last layer must be a dense layer of {len(CLASS_NAMES)} units with softmax")
+        problems.add(key, f"the last layer must be a dense layer of {len(CLASS_NAMES)} units with softmax")
 
 
 def declarations(params: dict, name: str, study: str | None) -> dict[str, dict]:
     """The blocks a model is merged from, by key prefix: `defaults`, `<study>.defaults`, its own."""
-    blocks = {"defaults": section(params, "defaults")}
+    blocks = {"defaults": mapping(params, "defaults")}
     if study is None:
-        models, prefix = section(params, "models"), "models"
+        models, prefix = mapping(params, "models"), "models"
     else:
         if study not in STUDIES:
             raise fail(study, f"unknown study (expected one of {', '.join(STUDIES)})")
-        models, prefix = typed(section(params, study).get("models"), dict, f"{study}.models"), f"{study}.models"
-        blocks[f"{study}.defaults"] = typed(params[study].get("defaults", {}), dict, f"{study}.defaults")
+        models, prefix = typed(mapping(params, study).get("models"), dict, f"{study}.models"), f"{study}.models"
+        defaults = SCHEMA[study].items["defaults"].default
+        blocks[f"{study}.defaults"] = typed(params[study].get("defaults", defaults), dict, f"{study}.defaults")
     if name not in models:
         raise fail(prefix, f"no model named {quote(name)} (known: {', '.join(models)})")
     blocks[f"{prefix}.{name}"] = typed(models[name], dict, f"{prefix}.{name}")
@@ -432,20 +517,20 @@ def model_config(params: dict, name: str, study: str | None = None) -> ModelConf
     """
     blocks = declarations(params, name, study)
     problems = Problems()
-    origin: dict[str, str] = {}  # setting -> the block it comes from
+    merged: dict[str, tuple[str, object]] = {}  # key -> the block it comes from, its value
     for where, block in blocks.items():
-        for key in block:
-            if key in MODEL_KEYS:
-                origin[key] = where
+        for key, value in block.items():
+            if key in MODEL:
+                merged[key] = (where, value)
             else:
-                problems.add(f"{where}.{key_text(key)}", f"unknown key (expected one of {', '.join(MODEL_KEYS)})")
+                problems.add(f"{where}.{key_text(key)}", f"unknown key (expected one of {', '.join(MODEL)})")
     layers, keys, head_size = [], [], 0
     for part in ("layers", "head"):
-        if part not in origin:
+        if part not in merged:
             problems.add(f"{list(blocks)[-1]}.{part}", "missing (and not set in defaults)")
             continue
-        key = f"{origin[part]}.{part}"
-        specs = layer_specs(blocks[origin[part]][part], key, problems)
+        key = f"{merged[part][0]}.{part}"
+        specs = layer_specs(merged[part][1], key, problems)
         head_size = len(specs) if part == "head" else 0
         for spec in specs:
             if spec["name"] in (layer["name"] for layer in layers):
@@ -453,94 +538,50 @@ def model_config(params: dict, name: str, study: str | None = None) -> ModelConf
             layers.append(spec)
             keys.append(f"{key}.{spec['name']}")
     settings = {}
-    for setting, argument in TRAINING.items():
-        where = origin.get(setting, "defaults")
-        block = {setting: blocks[where][setting]} if setting in origin else {}
-        settings.update(arguments(block, {setting: argument}, where, problems))
+    for key, argument in TRAINING.items():
+        where, value = merged.get(key, ("defaults", None))
+        settings |= arguments({key: value} if key in merged else {}, {key: argument}, where, problems)
+    if not problems.found:  # the shapes need every layer's arguments
+        if layers:
+            check_shapes(layers, keys, problems)
+        else:
+            problems.add(f"{list(blocks)[-1]}.layers", "the model has no layers")
     problems.raise_any()
-    if not layers:
-        raise fail(f"{list(blocks)[-1]}.layers", "the model has no layers")
-    check_shapes(layers, keys)
     return ModelConfig(name=name, layers=tuple(layers), head_size=head_size, **settings)
-
-
-TRAINING_SECTION = {
-    "steps_per_execution": Argument(int, REQUIRED, positive),
-    "profile": Argument(str, REQUIRED, one_of(*PROFILES)),
-    "strategy": Argument(str, REQUIRED, one_of(*STRATEGIES)),
-    "fast": Argument(dict),
-}
-FAST = {
-    "batch_multiplier": Argument(int, REQUIRED, positive),
-    "precision": Argument(str, REQUIRED, one_of(*PRECISIONS)),
-}
 
 
 def training_settings(params: dict) -> TrainingSettings:
     """The `training` section: steps per compiled call, the profile, the distribution strategy."""
-    training = checked_section(params, "training", TRAINING_SECTION)
-    fast = checked_section(training, "fast", FAST, where="training.")
-    return TrainingSettings(
-        steps_per_execution=training["steps_per_execution"],
-        profile=training["profile"],
-        strategy=training["strategy"],
-        fast_batch_multiplier=fast["batch_multiplier"],
-        fast_precision=fast["precision"],
-    )
-
-
-ACCURACY = Argument(float, REQUIRED, within(0, 1, closed_low=True, closed_high=True))
-REFERENCE = {name: Argument(float, None, ACCURACY.check, nullable=True) for name in ("train_accuracy", "test_accuracy")}
-
-
-def per_model(params: dict, where: str, block: object) -> dict:
-    """A mapping under `where` whose keys must all be declared models."""
-    block = typed(block, dict, where)
-    unknown = [name for name in block if name not in model_names(params)]
-    if unknown:
-        raise fail(f"{where}.{key_text(unknown[0])}", f"no such model (known: {', '.join(model_names(params))})")
-    return block
-
-
-@dataclass(frozen=True)
-class GateSettings:
-    mean_margin: float  # how far a mean may fall below the course's figure, at least
-    seed_margin_sds: float  # how many pooled seed SDs a single seed may fall below the lowest acceptable mean
-
-
-GATES = {
-    "mean_margin": Argument(float, REQUIRED, within(0, 1, closed_low=True)),
-    "seed_margin_sds": Argument(float, REQUIRED, within(0, 100, closed_low=True)),
-}
+    training = checked_setting(params, "training")
+    fast = training.pop("fast")
+    return TrainingSettings(**training, **{f"fast_{key}": value for key, value in fast.items()})
 
 
 def gate_settings(params: dict) -> GateSettings:
     """`gates`: how far below the course's figures a model's mean and its seeds may fall."""
-    return GateSettings(**checked_section(params, "gates", GATES))
+    return GateSettings(**checked_setting(params, "gates"))
 
 
 def comparisons(params: dict) -> list[tuple[str, str]]:
     """`comparisons`: the (model, other model) pairs whose difference models.md states."""
-    declared = per_model(params, "comparisons", params.get("comparisons", {}))
-    pairs = []
+    problems = Problems()
+    declared = setting(params, "comparisons", problems) or {}
+    named = {f"comparisons.{key_text(name)}": name for name in declared}
+    pairs = {}  # key path -> (model, other model)
     for name, others in declared.items():
-        for index, other in enumerate(typed(others, list, f"comparisons.{name}")):
-            key = f"comparisons.{name}[{index}]"
-            if not is_valid_name(other) or other not in model_names(params):
-                raise fail(key, f"no such model {quote(other)} (known: {', '.join(model_names(params))})")
-            if other == name:
-                raise fail(key, "a model compared with itself")
-            pairs.append((name, other))
-    return pairs
+        pairs |= {f"comparisons.{key_text(name)}[{index}]": (name, other) for index, other in enumerate(others or ())}
+    declared_models(params, named | {key: other for key, (_, other) in pairs.items()}, problems)
+    for key, (name, other) in pairs.items():
+        if other == name:
+            problems.add(key, "a model compared with itself")
+    problems.raise_any()
+    return list(pairs.values())
 
 
 def reference_accuracies(params: dict) -> dict[str, dict]:
     """`reference`: the course note's training and test accuracy of a model, where it gives them."""
-    reference = per_model(params, "reference", params.get("reference", {}))
     problems = Problems()
-    checked_reference = {
-        name: arguments(typed(block, dict, f"reference.{name}"), REFERENCE, f"reference.{name}", problems)
-        for name, block in reference.items()
-    }
+    reference = setting(params, "reference", problems) or {}
+    declared_models(params, {f"reference.{key_text(name)}": name for name in reference}, problems)
     problems.raise_any()
-    return checked_reference
+    return reference

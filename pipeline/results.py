@@ -43,6 +43,20 @@ def read_metrics(path: Path) -> dict:
     return metrics
 
 
+PLAN_KEYS = ("batch_size", "learning_rate", "precision", "replicas", "steps_per_execution")
+
+
+def read_plan(path: Path) -> dict:
+    """The plan a model was trained with, as the train stage wrote it beside the model."""
+    try:
+        plan = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise PipelineError(f"{path}: cannot read the training plan ({error}); run `dvc repro`") from None
+    if not isinstance(plan, dict) or set(plan) != set(PLAN_KEYS):
+        raise PipelineError(f"{path}: expected the training plan's {', '.join(PLAN_KEYS)}; run `dvc repro`")
+    return plan
+
+
 SEED_COLUMNS = ("seed", "test_accuracy", "train_accuracy", "val_accuracy", "epochs")
 
 

@@ -139,8 +139,11 @@ def train(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 2,
     strategy: tf.distribute.Strategy | None = None,
-) -> tuple[keras.Model, keras.callbacks.History]:
+) -> tuple[keras.Model, keras.callbacks.History, Plan]:
     """Build the model in the strategy's scope and fit it, validating after every epoch.
+
+    Returns the model, its history and the plan it was trained with (the batch and learning rate
+    actually used, which the metrics record).
 
     `strategy` comes from pipeline.runtime.configure; none means the default, one device.
     """
@@ -170,7 +173,7 @@ def train(
         callbacks=callbacks,
         verbose=verbose,
     )
-    return as_plain_sequential(model), history
+    return as_plain_sequential(model), history, plan
 
 
 def renumber_shared_objects(config: bytes) -> bytes:

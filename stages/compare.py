@@ -9,12 +9,12 @@ validation and test accuracy over the seeds (mean, SD, n, min, max, interval);
 first seed, and <confusion>, its confusion counts in label order, both for `dvc plots show`.
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from pipeline.cli import link, parse_arguments
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.layers import describe
@@ -211,7 +211,8 @@ def markdown_table(table: pd.DataFrame, left: int = 1) -> str:
 
 
 def render(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, dict], counts: pd.DataFrame,
-           compared: pd.DataFrame) -> str:  # fmt: skip
+           compared: pd.DataFrame, links: dict[str, str]) -> str:  # fmt: skip
+    """The comparison page; `links` are the raw tables and folders, relative to the page."""
     seed_list = seeds(params)
     table = overview(params, per_seed, metrics)
     margin = gate_settings(params).mean_margin
@@ -252,29 +253,25 @@ def render(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, d
             "",
             per_class(counts).to_markdown(floatfmt=".3f"),
             "",
-            "Raw figures: [`metrics/`](metrics/) (one JSON per model, over its seeds), [`seeds/`](seeds/)",
-            "(one CSV per model, a row per seed), [`statistics.csv`](statistics.csv) (every figure's",
-            "spread), [`comparisons.csv`](comparisons.csv), training curves in [`history/`](history/),",
-            f"the first seed's ({seed_list[0]}) curves and confusion counts in [`curves.csv`](curves.csv) and",
-            "[`confusion.csv`](confusion.csv).",
+            f"Raw figures: [`{links['metrics_dir']}`]({links['metrics_dir']}) (one JSON per model, over its seeds),"
+            f" [`{links['seeds_dir']}`]({links['seeds_dir']})",
+            f"(one CSV per model, a row per seed), [`{links['statistics']}`]({links['statistics']}) (every figure's",
+            f"spread), [`{links['comparisons']}`]({links['comparisons']}), training curves in"
+            f" [`{links['history_dir']}`]({links['history_dir']}),",
+            f"the first seed's ({seed_list[0]}) curves and confusion counts in [`{links['curves']}`]({links['curves']})"
+            " and",
+            f"[`{links['confusion']}`]({links['confusion']}).",
             "",
         ]
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds-dir", type=Path, required=True, help="where <model>.csv, a row per seed, are")
-    parser.add_argument("--metrics-dir", type=Path, required=True, help="where <model>.json are")
-    parser.add_argument("--history-dir", type=Path, required=True, help="where <model>/seed_<seed>.csv are")
-    parser.add_argument("--predictions-dir", type=Path, required=True, help="where <model>/seed_<seed>.csv are")
-    parser.add_argument("--out", type=Path, required=True, help="the comparison page (Markdown)")
-    parser.add_argument("--summary", type=Path, required=True, help="the results in brief (Markdown)")
-    parser.add_argument("--statistics", type=Path, required=True, help="every figure's spread (CSV)")
-    parser.add_argument("--comparisons", type=Path, required=True, help="the comparisons (CSV)")
-    parser.add_argument("--curves", type=Path, required=True, help="the curves table (CSV)")
-    parser.add_argument("--confusion", type=Path, required=True, help="the confusion counts table (CSV)")
-    args = parser.parse_args()
+    args = parse_arguments(
+        __doc__, "seeds_dir", "metrics_dir", "history_dir", "predictions_dir", "out", summary="the results in brief",
+        statistics="every figure's spread (CSV)", comparisons="the comparisons (CSV)",
+        curves="the curves table (CSV)", confusion="the confusion counts table (CSV)",
+    )  # fmt: skip
     params = load_params()
     names, seed_list = model_names(params), seeds(params)
     per_seed = {name: read_seeds(named_path(args.seeds_dir, name, ".csv")) for name in names}
@@ -287,7 +284,9 @@ def main() -> None:
     correct = {name: [np.equal(*predictions[name, seed]) for seed in seed_list] for name in names}
     counts = confusion_counts(predictions)
     compared = model_comparisons(params, per_seed, correct)
-    args.out.write_text(render(params, per_seed, metrics, counts, compared))
+    raw = ("metrics_dir", "seeds_dir", "statistics", "comparisons", "history_dir", "curves", "confusion")
+    links = {key: link(getattr(args, key), args.out) for key in raw}
+    args.out.write_text(render(params, per_seed, metrics, counts, compared, links))
     args.summary.write_text(summary(params, per_seed, compared))
     statistics(per_seed).to_csv(args.statistics, index=False, float_format="%.4f")
     compared.assign(mcnemar_p=compared["mcnemar_p"].map(p_text)).to_csv(args.comparisons, index=False,

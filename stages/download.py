@@ -6,12 +6,12 @@ the same bytes whichever mirror it came from, and through a temporary name, so t
 directory never holds a partial or unverified file.
 """
 
-import argparse
 import gzip
 import os
 import tempfile
 from pathlib import Path
 
+from pipeline.cli import parse_arguments
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import FILES
 from pipeline.sources import default_sources, fetch_verified
@@ -41,9 +41,7 @@ def download(out_dir: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="where the four IDX gzip files go")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__, out="where the four IDX gzip files go")
     try:
         download(args.out)
     except OSError as error:

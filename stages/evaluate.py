@@ -5,7 +5,9 @@ Writes
   validation accuracy, epochs run;
 - <metrics-dir>/<model>.json: what `dvc metrics show` lists, one row per model: the mean over
   the seeds of test accuracy with its sample SD and 95% t interval (ci_low, ci_high), the mean
-  training and validation accuracy, the parameter count and the number of seeds;
+  training and validation accuracy, the parameter count and the number of seeds, and under `plan`
+  each seed's training plan (global batch, learning rate, precision, replicas, steps per call):
+  a list, which `dvc metrics show` leaves out of its columns;
 - <predictions-dir>/<model>/seed_<seed>.csv: one row per test image, actual and predicted class
   names (confusion matrices, per-class accuracy and McNemar's test are computed from them).
 `--study` evaluates a model of a study (see `overfitting` in params.yaml).
@@ -18,12 +20,13 @@ import numpy as np
 import pandas as pd
 
 from pipeline.arrays import load_split
-from pipeline.cli import directory, model_parser
+from pipeline.cli import parse_arguments
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.names import named_path, remove_old, seed_path
+from pipeline.outputs import PLAN_SUFFIX
 from pipeline.params import load_params, model_config, seeds
-from pipeline.results import read_history
+from pipeline.results import read_history, read_plan
 from pipeline.statistics import summarize
 
 
@@ -50,8 +53,8 @@ def score_on_test_set(model, images: np.ndarray, labels: np.ndarray) -> tuple[di
     return {"test_accuracy": round(float((predicted == labels).mean()), 4), "test_loss": round(loss, 4)}, predicted
 
 
-def headline(per_seed: pd.DataFrame, params: int) -> dict:
-    """The metrics file: means over the seeds, test accuracy's spread, the model's size."""
+def headline(per_seed: pd.DataFrame, params: int, plans: dict[int, dict]) -> dict:
+    """The metrics file: means over the seeds, test accuracy's spread, the model's size, each seed's plan."""
     test = summarize(per_seed["test_accuracy"])
     mean = {column: round(float(per_seed[column].mean()), 4) for column in ("train_accuracy", "val_accuracy")}
     return {
@@ -63,6 +66,7 @@ def headline(per_seed: pd.DataFrame, params: int) -> dict:
         "val_accuracy": None if per_seed["val_accuracy"].isna().any() else mean["val_accuracy"],
         "params": params,
         "seeds": test.n,
+        "plan": [{"seed": seed, **plan} for seed, plan in plans.items()],
     }
 
 
@@ -73,14 +77,10 @@ def write_predictions(path: Path, labels: np.ndarray, predicted: np.ndarray) -> 
 
 
 def main() -> None:
-    parser = model_parser(__doc__)
-    directory(parser, "--data", "the prepared arrays")
-    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras are")
-    directory(parser, "--history-dir", "where <model>/seed_<seed>.csv, the training histories, are")
-    directory(parser, "--seeds-dir", "where <model>.csv, one row per seed, goes")
-    directory(parser, "--metrics-dir", "where <model>.json, the figures over the seeds, goes")
-    directory(parser, "--predictions-dir", "where <model>/seed_<seed>.csv, the test predictions, go")
-    args = parser.parse_args()
+    args = parse_arguments(
+        __doc__, "data", "models_dir", "history_dir", "seeds_dir", "metrics_dir", "predictions_dir", model=True,
+        study=True,
+    )
     name = args.model
     params = load_params()
     model_config(params, name, args.study)  # the model must still be declared, and valid
@@ -88,6 +88,7 @@ def main() -> None:
     seeds_path, metrics_path = named_path(args.seeds_dir, name, ".csv"), named_path(args.metrics_dir, name, ".json")
     remove_old(seeds_path, metrics_path, named_path(args.predictions_dir, name))
     histories = {seed: read_history(seed_path(args.history_dir, name, seed, ".csv")) for seed in run_seeds}
+    plans = {seed: read_plan(seed_path(args.models_dir, name, seed, PLAN_SUFFIX)) for seed in run_seeds}
 
     from pipeline.models import load_model  # starts TensorFlow: only once the arguments are checked
 
@@ -100,7 +101,7 @@ def main() -> None:
         rows.append({"seed": seed, **scores, **training_summary(histories[seed])})
         print(f"{name} seed {seed}: test accuracy {scores['test_accuracy']:.4f}, test loss {scores['test_loss']:.4f}")
     per_seed = pd.DataFrame(rows)
-    metrics = headline(per_seed, model.count_params())
+    metrics = headline(per_seed, model.count_params(), plans)
     for path in (seeds_path, metrics_path):
         path.parent.mkdir(parents=True, exist_ok=True)
     per_seed.to_csv(seeds_path, index=False)

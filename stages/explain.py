@@ -6,12 +6,11 @@ lab clamps to 0..255), then 2x2 max pooling halves each side: input 28x28, filte
 26x26, pooled 13x13.
 """
 
-import argparse
-from pathlib import Path
 
 import numpy as np
 
 from pipeline.arrays import load_split
+from pipeline.cli import parse_arguments
 from pipeline.convolution import COURSE_FILTERS, convolve, max_pool
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
@@ -51,10 +50,7 @@ def explainer(images: np.ndarray, indices: list[int], labels: np.ndarray) -> plt
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="the prepared arrays")
-    parser.add_argument("--out", type=Path, required=True, help="the figure (PNG)")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__, "data", out="the figure (PNG)")
     chosen = list(report_settings(load_params()).explained_images)
     images, labels = load_split(args.data, "test")
     save(explainer(images[chosen], chosen, labels[chosen]), args.out)

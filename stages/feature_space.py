@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 
 from pipeline.arrays import load_split
-from pipeline.cli import directory, stage_parser
+from pipeline.cli import parse_arguments
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.names import seed_path
-from pipeline.params import insight_settings, load_params, model_config, seeds, threads
+from pipeline.outputs import PROJECTION, SEPARABILITY
+from pipeline.params import FOLDS, insight_settings, load_params, model_config, seeds, threads
 from pipeline.plotting import plt, save
 
-FOLDS = 5  # pipeline/params.py checks `insight.neighbours` against a training fold's size
 ITERATIONS = 500  # t-SNE's optimisation steps: half scikit-learn's default, and half the time; 2,000 points
 # have settled by then (the kNN score, the figure's backing, does not depend on it at all)
 
@@ -70,11 +70,7 @@ def projection_figure(points: dict, labels: np.ndarray, scores: dict, widths: di
 
 
 def main() -> None:
-    parser = stage_parser(__doc__)
-    directory(parser, "--data", "the prepared arrays")
-    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras are")
-    directory(parser, "--out-dir", "where projection.png and separability.csv go")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__, "data", "models_dir", "out_dir")
     params = load_params()
     insight, shown_seed = insight_settings(params), seeds(params)[0]
     names = [model_config(params, name).name for name in insight.projected]
@@ -97,9 +93,9 @@ def main() -> None:
         rows.append({"space": name, "features": features.shape[1], "knn_accuracy": scores[name]})
         points[name] = projection(features, insight.perplexity, shown_seed)
         print(f"{name}: {insight.neighbours}-NN accuracy {scores[name]:.4f} in its feature space", flush=True)
-    save(projection_figure(points, labels, scores, widths, insight.neighbours), args.out_dir / "projection.png")
+    save(projection_figure(points, labels, scores, widths, insight.neighbours), args.out_dir / PROJECTION)
     table = pd.DataFrame(rows).assign(images=len(labels), neighbours=insight.neighbours)
-    table.to_csv(args.out_dir / "separability.csv", index=False, float_format="%.4f")
+    table.to_csv(args.out_dir / SEPARABILITY, index=False, float_format="%.4f")
 
 
 if __name__ == "__main__":

@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 
 from pipeline.arrays import load_split
-from pipeline.cli import directory, model_parser
+from pipeline.cli import parse_arguments
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.layers import layer_output_shape
 from pipeline.names import named_path, seed_path
+from pipeline.outputs import ACTIVATIONS, CONFUSION, FIRST_CONV_CHANNELS, FIRST_CONV_KERNELS, MISCLASSIFIED
 from pipeline.params import (
     INPUT_SHAPE,
     ModelConfig,
@@ -147,10 +148,10 @@ def misclassified_gallery(name: str, images, labels, predicted, shown: int) -> p
 
 
 def render(name: str, model, images, labels, predicted, settings: ReportSettings, out_dir: Path) -> None:
-    save(confusion_figure(name, labels, predicted), out_dir / "confusion.png")
+    save(confusion_figure(name, labels, predicted), out_dir / CONFUSION)
     save(
         misclassified_gallery(name, images, labels, predicted, settings.misclassified_shown),
-        out_dir / "misclassified.png",
+        out_dir / MISCLASSIFIED,
     )
     if not feature_layers(model):
         return
@@ -158,20 +159,15 @@ def render(name: str, model, images, labels, predicted, settings: ReportSettings
     grid = activation_grid(
         model, images[chosen], chosen, labels[chosen], predicted[chosen], settings.activation_channel
     )
-    save(grid, out_dir / "activations.png")
+    save(grid, out_dir / ACTIVATIONS)
     if first_convolution(model) is None:
         return
-    save(channel_grid(model, images[chosen[0]], chosen[0]), out_dir / "first_conv_channels.png")
-    save(kernel_grid(model), out_dir / "first_conv_kernels.png")
+    save(channel_grid(model, images[chosen[0]], chosen[0]), out_dir / FIRST_CONV_CHANNELS)
+    save(kernel_grid(model), out_dir / FIRST_CONV_KERNELS)
 
 
 def main() -> None:
-    parser = model_parser(__doc__, study=False)
-    directory(parser, "--data", "the prepared arrays")
-    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras are")
-    directory(parser, "--predictions-dir", "where <model>/seed_<seed>.csv, the test predictions, are")
-    directory(parser, "--out-dir", "where the folder <model>/ of figures goes")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__, "data", "models_dir", "predictions_dir", "out_dir", model=True)
     name = args.model
     params = load_params()
     config = model_config(params, name)

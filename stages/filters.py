@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from pipeline.arrays import load_split
-from pipeline.cli import directory, stage_parser
+from pipeline.cli import parse_arguments
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.names import named_path, seed_path
+from pipeline.outputs import SUMMARY_TABLE
 from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, model_names, seeds, threads
 from pipeline.plotting import IMAGE_CMAP, blank, plt, save
 from pipeline.shapes import ReceptiveField, crop, receptive_fields
@@ -112,11 +113,7 @@ def explain_layer(
 
 
 def main() -> None:
-    parser = stage_parser(__doc__)
-    directory(parser, "--data", "the prepared arrays")
-    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras are")
-    directory(parser, "--out-dir", "where the grids and summary.csv go")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__, "data", "models_dir", "out_dir")
     params = load_params()
     insight, shown_seed = insight_settings(params), seeds(params)[0]
     pairs = explained_layers(params, insight.every_layer_of)
@@ -140,7 +137,7 @@ def main() -> None:
                 save(figure, named_path(args.out_dir, f"{name}_{layer}", ".png"))
                 rows += layer_rows
         print(f"{name}: filter grids written", flush=True)
-    pd.DataFrame(rows).to_csv(args.out_dir / "summary.csv", index=False, float_format="%.4f")
+    pd.DataFrame(rows).to_csv(args.out_dir / SUMMARY_TABLE, index=False, float_format="%.4f")
 
 
 if __name__ == "__main__":

@@ -4,17 +4,35 @@ It stitches together what the other stages made: the comparison table, the overf
 study (reports/overfitting.md, included as it is), the convolution explainer, the
 output-size formula with a worked example, and per model its shape table, figures and
 most frequent confusion, each figure with a sentence on what to look for.
-All links are relative to reports/, so the page reads on a repository host as it is.
+Every file it reads or links comes from its command line; links are relative to the page, so
+it reads on a repository host as it is.
 """
 
-import argparse
 import json
 import re
+from argparse import Namespace
 from pathlib import Path
 
 import pandas as pd
 
+from pipeline.cli import link, parse_arguments
 from pipeline.errors import PipelineError, run
+from pipeline.names import named_path
+from pipeline.outputs import (
+    ACTIVATIONS,
+    CAM_ACTIVATION_IMAGES,
+    CAM_CLASS_AVERAGE,
+    CAM_CONFUSED,
+    CONFUSION,
+    FIRST_CONV_CHANNELS,
+    FIRST_CONV_KERNELS,
+    MISCLASSIFIED,
+    PROJECTION,
+    SEPARABILITY,
+    SUMMARY_TABLE,
+    TEMPLATES,
+    TEMPLATES_SUMMARY,
+)
 from pipeline.params import insight_settings, load_params, model_names, report_settings, seeds
 
 
@@ -82,37 +100,46 @@ def table_of_contents(page: str) -> str:
     return "\n".join([*lines, ""])
 
 
-def is_convolutional(reports: Path, name: str) -> bool:
-    return "Conv2D" in read(reports / "shapes" / f"{name}.csv")
+def is_convolutional(shapes: Path, name: str) -> bool:
+    return "Conv2D" in read(named_path(shapes, name, ".csv"))
 
 
-def model_section(reports: Path, name: str, channel: int, counts: pd.DataFrame) -> str:
-    lines = [f"### `{name}`", "", read(reports / "shapes" / f"{name}.md").split("\n", 2)[2]]
-    if is_convolutional(reports, name):
+def example_model(shapes: Path, names: list[str], focus: str) -> str:
+    """The model the output-size formula is worked through for: the one explained layer by layer
+    (`insight.every_layer_of`) when it has convolutions, else the first that has, else the first."""
+    convolutional = [name for name in [focus, *names] if is_convolutional(shapes, name)]
+    return convolutional[0] if convolutional else names[0]
+
+
+def model_section(args: Namespace, name: str, channel: int, counts: pd.DataFrame) -> str:
+    """A model's shape table and figures; `args` holds the folders and the page, from the command line."""
+    figures = link(named_path(args.figures_dir, name), args.out)
+    lines = [f"### `{name}`", "", read(named_path(args.shapes_dir, name, ".md")).split("\n", 2)[2]]
+    if is_convolutional(args.shapes_dir, name):
         lines += [
-            f"![{name}: feature map {channel} of each convolution and pooling](figures/{name}/activations.png)",
+            f"![{name}: feature map {channel} of each convolution and pooling]({figures}{ACTIVATIONS})",
             "",
             f"Feature map {channel} of every convolution and pooling layer for the chosen test images",
             "(`report.activation_images`), at each layer's own resolution (the table above gives the sides):",
             "each pooling keeps the strongest response of every 2x2 block.",
             "",
-            f"![{name}: every feature map of the first convolution](figures/{name}/first_conv_channels.png)",
+            f"![{name}: every feature map of the first convolution]({figures}{FIRST_CONV_CHANNELS})",
             "",
             "Every feature map of the first convolution for the first chosen image, one per filter: a map",
             "that stays black is a filter that does not fire on this image.",
             "",
-            f"![{name}: learned kernels of the first convolution](figures/{name}/first_conv_kernels.png)",
+            f"![{name}: learned kernels of the first convolution]({figures}{FIRST_CONV_KERNELS})",
             "",
             "The first convolution's learned kernels, the weights each filter multiplies the pixels with,",
             "each on its own colour scale: compare them with the hand-made edge filters above.",
             "",
         ]
     lines += [
-        f"![{name}: confusion matrix](figures/{name}/confusion.png)",
+        f"![{name}: confusion matrix]({figures}{CONFUSION})",
         "",
         f"{top_confusion(counts, name)} Off-diagonal cells are errors.",
         "",
-        f"![{name}: misclassified test images](figures/{name}/misclassified.png)",
+        f"![{name}: misclassified test images]({figures}{MISCLASSIFIED})",
         "",
         "The first test images the model got wrong (`report.misclassified_shown`), with the true and the",
         "predicted class.",
@@ -126,8 +153,9 @@ def listing(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def gradcam_part(reports: Path, focus: str) -> list[str]:
-    summary = pd.read_csv(reports / "insight" / "gradcam" / "summary.csv")
+def gradcam_part(gradcam: Path, page: Path, focus: str) -> list[str]:
+    summary = pd.read_csv(gradcam / SUMMARY_TABLE)
+    maps = link(gradcam, page)
     if summary.empty:
         return ["No model has a convolution, so there is no Grad-CAM map.", ""]
     if focus not in set(summary["model"]):
@@ -139,7 +167,7 @@ def gradcam_part(reports: Path, focus: str) -> list[str]:
     lines = [
         "### Where each CNN looks: Grad-CAM",
         "",
-        f"![{focus}: class-average Grad-CAM maps](insight/gradcam/{focus}/class_average.png)",
+        f"![{focus}: class-average Grad-CAM maps]({maps}{focus}/{CAM_CLASS_AVERAGE})",
         "",
         "Grad-CAM weighs each channel of the last convolution by how much it raises a class's score (its",
         "gradient, averaged over the map) and keeps the positive sum: red where the image's activations",
@@ -162,7 +190,7 @@ def gradcam_part(reports: Path, focus: str) -> list[str]:
     lines.append("")
     if first["confused_count"]:
         lines += [
-            f"![{focus}: its most frequent mistake, with both classes' maps](insight/gradcam/{focus}/confused.png)",
+            f"![{focus}: its most frequent mistake, with both classes' maps]({maps}{focus}/{CAM_CONFUSED})",
             "",
             f"Its most frequent mistake, {first['confused_true']} taken for {first['confused_predicted']}"
             f" ({first['confused_count']} test images): beside each image, where it found evidence for the class it",
@@ -178,24 +206,25 @@ def gradcam_part(reports: Path, focus: str) -> list[str]:
         on_garment = int((scored["on_garment"] > scored["garment_share_of_image"]).sum())
         mistake = (f"{row['confused_count']} {row['confused_true']} taken for {row['confused_predicted']}"
                    if row["confused_count"] else "none")  # fmt: skip
-        mistake_link = f" · [mistake](insight/gradcam/{name}/confused.png)" if row["confused_count"] else ""
+        mistake_link = f" · [mistake]({maps}{name}/{CAM_CONFUSED})" if row["confused_count"] else ""
         lines.append(
             f"| `{name}` | `{row['layer']}`, {row['side']}x{row['side']} | {mistake} | {on_garment} of {len(scored)} |"
-            f" [chosen images](insight/gradcam/{name}/activation_images.png) ·"
-            f" [per class](insight/gradcam/{name}/class_average.png){mistake_link} |"
+            f" [chosen images]({maps}{name}/{CAM_ACTIVATION_IMAGES}) ·"
+            f" [per class]({maps}{name}/{CAM_CLASS_AVERAGE}){mistake_link} |"
         )
     return [*lines, ""]
 
 
-def filters_part(reports: Path, focus: str) -> list[str]:
-    summary = pd.read_csv(reports / "insight" / "filters" / "summary.csv")
+def filters_part(filters: Path, page: Path, focus: str) -> list[str]:
+    summary = pd.read_csv(filters / SUMMARY_TABLE)
+    grids = link(filters, page)
     if summary.empty:
         return []
     lines = ["### What each filter responds to", ""]
     focus_layers = summary[summary["model"] == focus].groupby("layer", sort=False)
     counts = []
     for layer, group in focus_layers:
-        lines += [f"![{focus} {layer}: top test patches per filter](insight/filters/{focus}_{layer}.png)", ""]
+        lines += [f"![{focus} {layer}: top test patches per filter]({grids}{focus}_{layer}.png)", ""]
         majority = group["patches"].iloc[0] // 2 + 1
         counts.append((layer, int((group["top_class_patches"] >= majority).sum()), len(group),
                        int(group["field"].iloc[0]), majority))  # fmt: skip
@@ -215,21 +244,21 @@ def filters_part(reports: Path, focus: str) -> list[str]:
                 " specific to one class."
             )
         lines.append("")
-    others = [f"[`{model}` `{layer}`](insight/filters/{model}_{layer}.png)"
+    others = [f"[`{model}` `{layer}`]({grids}{model}_{layer}.png)"
               for (model, layer), _ in summary.groupby(["model", "layer"], sort=False) if model != focus]  # fmt: skip
     if others:
         lines += [f"The first convolution of every other CNN: {' · '.join(others)}.", ""]
     return lines
 
 
-def templates_part(reports: Path) -> list[str]:
-    summary = json.loads(read(reports / "insight" / "templates" / "summary.json"))
+def templates_part(templates: Path, page: Path) -> list[str]:
+    summary = json.loads(read(templates / TEMPLATES_SUMMARY))
     dense, conv = f"`{summary['dense_model']}`", f"`{summary['conv_model']}`"
     return [
         "### A dense layer's templates against a convolution's kernels",
         "",
         f"![{summary['dense_model']}'s first-layer units as images, beside {summary['conv_model']}'s kernels]"
-        "(insight/templates/templates.png)",
+        f"({link(templates / TEMPLATES, page)})",
         "",
         f"Each of {dense}'s {summary['units']} first-layer units weighs all {summary['weights_per_unit']} pixels,"
         f" each at its fixed place ({summary['dense_parameters']:,} parameters); half of a unit's squared weight lies"
@@ -244,8 +273,8 @@ def templates_part(reports: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def feature_space_part(reports: Path) -> list[str]:
-    scores = pd.read_csv(reports / "insight" / "feature_space" / "separability.csv")
+def feature_space_part(feature_space: Path, page: Path) -> list[str]:
+    scores = pd.read_csv(feature_space / SEPARABILITY)
     ranked = scores.sort_values("knn_accuracy", ascending=False, kind="stable")
     row = scores.iloc[0]
     described = [f"{score:.1%} in " + ("the raw pixels" if space == "raw pixels" else f"`{space}`'s features")
@@ -253,7 +282,7 @@ def feature_space_part(reports: Path) -> list[str]:
     return [
         "### The test set in each model's last hidden layer",
         "",
-        "![t-SNE projections of the last hidden layer, coloured by class](insight/feature_space/projection.png)",
+        f"![t-SNE projections of the last hidden layer, coloured by class]({link(feature_space / PROJECTION, page)})",
         "",
         f"A {row['neighbours']}-nearest-neighbour vote over the first {row['images']:,} test images (5-fold"
         f" cross-validation) is right for {listing(described)}: the higher, the better that space keeps the",
@@ -262,42 +291,48 @@ def feature_space_part(reports: Path) -> list[str]:
     ]
 
 
-def insight_section(reports: Path, focus: str) -> str:
+def insight_section(args: Namespace, focus: str) -> str:
     return "\n".join(
         [
             "## What the network looks at",
             "",
             "The run of each model's first seed, explained four ways (`insight` in `params.yaml`).",
             "",
-            *gradcam_part(reports, focus),
-            *filters_part(reports, focus),
-            *templates_part(reports),
-            *feature_space_part(reports),
+            *gradcam_part(args.gradcam_dir, args.out, focus),
+            *filters_part(args.filters_dir, args.out, focus),
+            *templates_part(args.templates_dir, args.out),
+            *feature_space_part(args.feature_space_dir, args.out),
         ]
     )
 
 
-def front_page(reports: Path, names: list[str], channel: int, shown_seed: int, focus: str) -> str:
-    """The page; its links are relative to `reports`, where it goes."""
-    counts = pd.read_csv(reports / "confusion.csv")
-    example = (
-        "cnn_64" if "cnn_64" in names else next((name for name in names if is_convolutional(reports, name)), names[0])
-    )
+def front_page(args: Namespace, names: list[str], channel: int, shown_seed: int, focus: str) -> str:
+    """The page; `focus` is the model whose every layer is explained (`insight.every_layer_of`)."""
+    counts = pd.read_csv(args.confusion)
+    example = example_model(args.shapes_dir, names, focus)
+    shapes = pd.read_csv(named_path(args.shapes_dir, example, ".csv"), dtype=str, keep_default_na=False)
+    raw = {
+        args.shapes_dir: "shape tables (CSV and Markdown)",
+        args.data_summary: "data summary",
+        args.models_page: "the comparison table alone",
+        args.study_page: "the overfitting study alone",
+    }
     introduction = [
         "# What convolutions and pooling do for Fashion-MNIST",
         "",
         "Every figure and table on this page is made by `dvc repro` from `params.yaml` (see the",
-        "[project README](../README.md)). Models are compared with the course note they reproduce,",
+        f"[project README]({link(Path('README.md'), args.out)})). Models are compared with the course note they"
+        " reproduce,",
         "then each is shown layer by layer: the shapes its layers produce, what its feature maps",
         "look like, and what it gets wrong.",
         "",
     ]
     sections = [
-        comparison_section(read(reports / "models.md")),
-        read(reports / "overfitting.md"),
+        comparison_section(read(args.models_page)),
+        read(args.study_page),
         "## Convolution and pooling, by hand",
         "",
-        "![The course's 3x3 filters on test images, then 2x2 max pooling](figures/convolution_explained.png)",
+        f"![The course's 3x3 filters on test images, then 2x2 max pooling]({link(args.explained, args.out)})",
         "",
         "A convolution slides a small filter over the image and sums the products: `[[-1,0,1],[-2,0,2],[-1,0,1]]`",
         "lights up where brightness changes from left to right, along vertical edges, and",
@@ -306,23 +341,18 @@ def front_page(reports: Path, names: list[str], channel: int, shown_seed: int, f
         "same features. A convolutional layer learns dozens of such filters instead of using",
         "hand-made ones.",
         "",
-        worked_example(example, pd.read_csv(reports / "shapes" / f"{example}.csv", dtype=str, keep_default_na=False)),
-        insight_section(reports, focus),
+        worked_example(example, shapes),
+        insight_section(args, focus),
         "## Model by model",
         "",
         f"Each model as trained with the first seed ({shown_seed}): its figures and its mistakes.",
         "",
-        *(model_section(reports, name, channel, counts) for name in names),
+        *(model_section(args, name, channel, counts) for name in names),
         "## Raw figures",
         "",
-        "[`metrics/`](metrics/) test metrics per model over its seeds (JSON) · [`seeds/`](seeds/) a row",
-        "per seed (CSV) · [`statistics.csv`](statistics.csv) every figure's spread ·",
-        "[`comparisons.csv`](comparisons.csv) the comparisons · [`history/`](history/) per-epoch",
-        "training curves (CSV) · [`confusion.csv`](confusion.csv) confusion counts ·",
-        "[`curves.csv`](curves.csv) all curves ·",
-        "[`shapes/`](shapes/) shape tables (CSV and Markdown) · [`data.json`](data.json) data summary",
-        "· [`models.md`](models.md) the comparison table alone · [`overfitting/`](overfitting/) the",
-        "overfitting study's histories, test metrics and curves.",
+        "The tables behind the results and the overfitting study are linked at the end of each. Also:",
+        "",
+        *(f"- [`{link(path, args.out)}`]({link(path, args.out)}): {what}" for path, what in raw.items()),
         "",
     ]
     body = "\n".join(sections)
@@ -330,17 +360,19 @@ def front_page(reports: Path, names: list[str], channel: int, shown_seed: int, f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--reports-dir", type=Path, default=Path("reports"), help="where the pages, tables and figures are"
-    )
-    parser.add_argument("--out", type=Path, required=True, help="the front page (Markdown), in the reports directory")
-    args = parser.parse_args()
+    args = parse_arguments(
+        __doc__, "out", models_page="the comparison page", study_page="the overfitting study's page",
+        shapes_dir="where <model>.md and <model>.csv, the shape tables, are",
+        figures_dir="where <model>/, each model's figures, are", explained="the convolution explainer (PNG)",
+        confusion="the confusion counts (CSV)", gradcam_dir="the Grad-CAM maps", filters_dir="the filter grids",
+        templates_dir="the dense templates", feature_space_dir="the feature-space projection",
+        data_summary="the data summary (JSON), linked",
+    )  # fmt: skip
     params = load_params()
     page = front_page(
-        args.reports_dir, model_names(params), report_settings(params).activation_channel, seeds(params)[0],
+        args, model_names(params), report_settings(params).activation_channel, seeds(params)[0],
         insight_settings(params).every_layer_of,
-    )
+    )  # fmt: skip
     args.out.write_text(page)
 
 

@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from pipeline.arrays import load_split
-from pipeline.cli import directory, stage_parser
+from pipeline.cli import parse_arguments
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.names import named_path, seed_path
+from pipeline.outputs import CAM_ACTIVATION_IMAGES, CAM_CLASS_AVERAGE, CAM_CONFUSED, SUMMARY_TABLE
 from pipeline.params import (
     ModelConfig,
     insight_settings,
@@ -128,7 +129,7 @@ def explain(
     said = predicted[chosen]
     save(
         activation_figure(name, images[chosen, :, :, 0], chosen, said, heats(chosen, said), note),
-        out_dir / "activation_images.png",
+        out_dir / CAM_ACTIVATION_IMAGES,
     )
     pair = most_confused(labels, predicted)
     wrong = np.flatnonzero((labels == pair[0]) & (predicted == pair[1]))[:shown]
@@ -136,7 +137,7 @@ def explain(
         save(
             confused_figure(name, images[wrong, :, :, 0], wrong, pair, heats(wrong, predicted[wrong]),
                             heats(wrong, labels[wrong]), note),
-            out_dir / "confused.png",
+            out_dir / CAM_CONFUSED,
         )  # fmt: skip
     mean_images, mean_heats, counts, rows = [], [], [], []
     for label in range(len(CLASS_NAMES)):
@@ -153,17 +154,12 @@ def explain(
             "confused_true": CLASS_NAMES[pair[0]], "confused_predicted": CLASS_NAMES[pair[1]],
             "confused_count": pair[2],
         })  # fmt: skip
-    save(class_average_figure(name, mean_images, mean_heats, counts, note), out_dir / "class_average.png")
+    save(class_average_figure(name, mean_images, mean_heats, counts, note), out_dir / CAM_CLASS_AVERAGE)
     return rows
 
 
 def main() -> None:
-    parser = stage_parser(__doc__)
-    directory(parser, "--data", "the prepared arrays")
-    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras are")
-    directory(parser, "--predictions-dir", "where <model>/seed_<seed>.csv, the test predictions, are")
-    directory(parser, "--out-dir", "where a folder per CNN and summary.csv go")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__, "data", "models_dir", "predictions_dir", "out_dir")
     params = load_params()
     insight, report, shown_seed = insight_settings(params), report_settings(params), seeds(params)[0]
     cnns = [name for name in model_names(params) if has_convolution(model_config(params, name))]
@@ -183,7 +179,7 @@ def main() -> None:
         rows += explain(name, model, images, labels, predicted, report.activation_images, insight.cam_per_class,
                         insight.confused_shown, named_path(args.out_dir, name))  # fmt: skip
         print(f"{name}: Grad-CAM maps written", flush=True)
-    pd.DataFrame(rows).to_csv(args.out_dir / "summary.csv", index=False, float_format="%.4f")
+    pd.DataFrame(rows).to_csv(args.out_dir / SUMMARY_TABLE, index=False, float_format="%.4f")
 
 
 if __name__ == "__main__":

@@ -10,15 +10,16 @@ Reads each variant's per-epoch histories, per-seed test figures and test predict
 - reports/overfitting.md: the table and what it shows, which the front page includes.
 """
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
+from pipeline.cli import link, parse_arguments
 from pipeline.errors import PipelineError, run
 from pipeline.names import named_path, seed_path
+from pipeline.outputs import OVERLAY
 from pipeline.params import load_params, model_config, model_names, seeds
 from pipeline.plotting import plt, save
 from pipeline.results import read_history, read_predictions, read_seeds
@@ -213,7 +214,8 @@ def conclusions(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[
 
 
 def markdown(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str, bool], epochs: int,
-             fraction: float, first_seed: int) -> str:  # fmt: skip
+             fraction: float, first_seed: int, links: dict[str, str]) -> str:  # fmt: skip
+    """The study's page; `links` are its figures folder and raw tables, relative to the page."""
     groups = runs.groupby("variant", sort=False)
     shown = pd.DataFrame(
         {
@@ -230,7 +232,7 @@ def markdown(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str
     )
     shown.index.name = "variant"
     names = list(groups.groups)
-    figures = [f"![{name}: training and validation curves](figures/overfitting/{name}.png)" for name in names]
+    figures = [f"![{name}: training and validation curves]({links['figures']}{name}.png)" for name in names]
     n = runs["seed"].nunique()
     return "\n".join(
         [
@@ -254,24 +256,23 @@ def markdown(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str
             "",
             f"The figures show the first seed ({first_seed}).",
             "",
-            "![Every variant's training and validation curves](figures/overfitting/overlay.png)",
+            f"![Every variant's training and validation curves]({links['figures']}{OVERLAY})",
             "",
             *(line for figure in figures for line in (figure, "")),
+            f"Raw figures: [`{Path(links['statistics']).name}`]({links['statistics']}) (each variant over its seeds),"
+            f" [`{Path(links['comparisons']).name}`]({links['comparisons']}) (each remedy against the base),"
+            f" [`{Path(links['curves']).name}`]({links['curves']}) (the first seed's curves), every seed's"
+            f" histories in [`{Path(links['history']).name}/`]({links['history']}).",
         ]
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--history-dir", type=Path, required=True, help="where <variant>/seed_<seed>.csv are")
-    parser.add_argument("--seeds-dir", type=Path, required=True, help="where <variant>.csv, a row per seed, are")
-    parser.add_argument("--predictions-dir", type=Path, required=True, help="where <variant>/seed_<seed>.csv are")
-    parser.add_argument("--figures", type=Path, required=True, help="where the PNGs go")
-    parser.add_argument("--curves", type=Path, required=True, help="the curves table (CSV), for `dvc plots`")
-    parser.add_argument("--statistics", type=Path, required=True, help="each variant's figures over the seeds (CSV)")
-    parser.add_argument("--comparisons", type=Path, required=True, help="each remedy against the base (CSV)")
-    parser.add_argument("--out", type=Path, required=True, help="the study's page (Markdown)")
-    args = parser.parse_args()
+    args = parse_arguments(
+        __doc__, "history_dir", "seeds_dir", "predictions_dir", "out", figures="where the PNGs go",
+        curves="the curves table (CSV), for `dvc plots`", statistics="each variant's figures over the seeds (CSV)",
+        comparisons="each remedy against the base (CSV)",
+    )  # fmt: skip
     params = load_params()
     names, seed_list = model_names(params, STUDY), seeds(params)
     if BASE not in names:
@@ -296,7 +297,7 @@ def main() -> None:
     best_epochs = {name: int(history.loc[history["val_loss"].idxmin(), "epoch"]) for name, history in first.items()}
     for name, history in first.items():
         save(curve_figure(name, history, best_epochs[name]), named_path(args.figures, name, ".png"))
-    save(overlay_figure(first, best_epochs), args.figures / "overlay.png")
+    save(overlay_figure(first, best_epochs), args.figures / OVERLAY)
     for path in (args.curves, args.statistics, args.comparisons):
         path.parent.mkdir(parents=True, exist_ok=True)
     long_curves(first).to_csv(args.curves, index=False, float_format="%.4f")
@@ -304,7 +305,10 @@ def main() -> None:
     compared.assign(mcnemar_p=compared["mcnemar_p"].map(p_text)).to_csv(args.comparisons, index=False,
                                                                          float_format="%.4f")  # fmt: skip
     base = configs[BASE]
-    args.out.write_text(markdown(runs, compared, restores_best, base.epochs, base.train_fraction, seed_list[0]) + "\n")
+    links = {key: link(getattr(args, key), args.out) for key in ("figures", "statistics", "comparisons", "curves")}
+    links["history"] = link(args.history_dir, args.out)
+    page = markdown(runs, compared, restores_best, base.epochs, base.train_fraction, seed_list[0], links)
+    args.out.write_text(page + "\n")
     print(compared[["variant", "verdict", "gap_verdict"]].to_string(index=False))
 
 

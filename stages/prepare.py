@@ -6,7 +6,6 @@ quick runs, a stratified subset is taken first); the test set is left as it is.
 Arrays are plain .npy files, loaded without pickle.
 """
 
-import argparse
 import json
 import shutil
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.arrays import stratified_sample
+from pipeline.cli import parse_arguments
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
 from pipeline.idx import read_images_and_labels
@@ -95,11 +95,8 @@ def save(splits: dict[str, tuple[np.ndarray, np.ndarray]], out_dir: Path) -> Non
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw", type=Path, required=True, help="the four IDX gzip files")
-    parser.add_argument("--out", type=Path, required=True, help="where the arrays go")
-    parser.add_argument("--summary", type=Path, required=True, help="the data summary (JSON)")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__, raw="the four IDX gzip files", out="where the arrays go",
+                           summary="the data summary (JSON)")  # fmt: skip
     params = load_params()
     settings, split_seed = data_settings(params), seed(params)
 

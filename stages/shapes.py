@@ -8,7 +8,7 @@ they agree. A disagreement fails the stage and writes nothing.
 
 import pandas as pd
 
-from pipeline.cli import directory, model_parser
+from pipeline.cli import parse_arguments
 from pipeline.errors import PipelineError, run
 from pipeline.layers import layer_output_shape
 from pipeline.names import named_path, remove_old
@@ -103,9 +103,7 @@ def render(name: str, table: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    parser = model_parser(__doc__, study=False)
-    directory(parser, "--out-dir", "where <model>.md and <model>.csv go")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__, "out_dir", model=True)
     config = model_config(load_params(), args.model)
     csv_path, markdown_path = named_path(args.out_dir, args.model, ".csv"), named_path(args.out_dir, args.model, ".md")
     remove_old(csv_path, markdown_path)

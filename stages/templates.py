@@ -17,10 +17,11 @@ import shutil
 import numpy as np
 
 from pipeline.arrays import load_split
-from pipeline.cli import directory, stage_parser
+from pipeline.cli import parse_arguments
 from pipeline.errors import PipelineError, run
 from pipeline.layers import layer_output_shape
 from pipeline.names import seed_path
+from pipeline.outputs import TEMPLATES, TEMPLATES_SUMMARY
 from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, seeds, threads
 from pipeline.plotting import KERNEL_CMAP, blank, plt, save
 
@@ -74,11 +75,7 @@ def templates_figure(dense_name: str, templates: np.ndarray, conv_name: str, ker
 
 
 def main() -> None:
-    parser = stage_parser(__doc__)
-    directory(parser, "--data", "the prepared arrays")
-    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras are")
-    directory(parser, "--out-dir", "where templates.png and summary.json go")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__, "data", "models_dir", "out_dir")
     params = load_params()
     insight, shown_seed = insight_settings(params), seeds(params)[0]
     dense_config, conv_config = model_config(params, insight.templates_of), model_config(params, insight.kernels_of)
@@ -112,7 +109,7 @@ def main() -> None:
     kernels = np.moveaxis(conv_model.get_layer(conv_layer["name"]).get_weights()[0][:, :, 0, :], -1, 0)
     figure = templates_figure(f"{dense_config.name} {dense_layer['name']}", templates,
                               f"{conv_config.name} {conv_layer['name']}", kernels)  # fmt: skip
-    save(figure, args.out_dir / "templates.png")
+    save(figure, args.out_dir / TEMPLATES)
     shape = INPUT_SHAPE
     for layer in conv_config.layers[: conv_config.layers.index(conv_layer)]:
         shape = layer_output_shape(layer, shape)
@@ -127,7 +124,7 @@ def main() -> None:
         "weights_per_kernel": int(kernels[0].size), "conv_parameters": int(kernels.size + len(kernels)),
         "positions_per_kernel": positions,
     }  # fmt: skip
-    (args.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (args.out_dir / TEMPLATES_SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Stage `train@<model>`: fit one model declared in params.yaml once per seed, side by side.
 
-Each seed's model goes to <models-dir>/<model>/seed_<seed>.keras (Keras's native format), its
+Each seed's model goes to <models-dir>/<model>/seed_<seed>.keras (Keras's native format), with
+the plan it was trained with (global batch, learning rate, precision, replicas) beside it in
+seed_<seed>.plan.json; its
 per-epoch loss, accuracy, validation loss and accuracy to <history-dir>/<model>/seed_<seed>.csv
 (no wall-clock times: the history feeds other stages and is kept in git, so a rebuild must
 give the same bytes). The seeds train in parallel, a process each (pipeline/workers.py says how
@@ -9,14 +11,17 @@ moved into place when a seed's training has finished; a loss that turns NaN stop
 with an error and saves nothing. `--study overfitting` trains a model of that study instead.
 """
 
+import json
 import math
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 from pipeline.arrays import load_split
-from pipeline.cli import directory, model_parser
+from pipeline.cli import parse_arguments
 from pipeline.errors import PipelineError, run
 from pipeline.names import named_path, remove_old, seed_path
+from pipeline.outputs import PLAN_SUFFIX
 from pipeline.params import load_params, model_config, seeds, threads, training_settings
 from pipeline.workers import run_side_by_side, threads_per_worker, worker_count
 
@@ -24,7 +29,7 @@ from pipeline.workers import run_side_by_side, threads_per_worker, worker_count
 def train_seed(
     name: str, study: str | None, seed: int, thread_count: int, data: Path, model_path: Path, history_path: Path
 ) -> None:
-    """One training run, in a worker process of its own: model and history of one seed."""
+    """One training run, in a worker process of its own: model, plan and history of one seed."""
     params = load_params()
     config, settings = model_config(params, name, study), training_settings(params)
     train_split, validation_split = load_split(data, "train"), load_split(data, "validation")
@@ -46,7 +51,7 @@ def train_seed(
     if config.stop_at_accuracy is not None:
         callbacks.append(StopAtAccuracy(config.stop_at_accuracy))
     try:
-        model, history = train(config, settings, seed, train_split, validation_split, callbacks, 0, strategy)
+        model, history, plan = train(config, settings, seed, train_split, validation_split, callbacks, 0, strategy)
         if not all(map(math.isfinite, history.history["loss"])):
             raise PipelineError(
                 f"{name} seed {seed}: the training loss became NaN or infinite; lower the learning rate"
@@ -56,15 +61,12 @@ def train_seed(
         partial_history.unlink(missing_ok=True)
         raise
     save_model(model, model_path)
+    model_path.with_name(model_path.stem + PLAN_SUFFIX).write_text(json.dumps(asdict(plan), indent=2) + "\n")
     os.replace(partial_history, history_path)
 
 
 def main() -> None:
-    parser = model_parser(__doc__)
-    directory(parser, "--data", "the prepared arrays")
-    directory(parser, "--models-dir", "where <model>/seed_<seed>.keras go")
-    directory(parser, "--history-dir", "where <model>/seed_<seed>.csv, the training histories, go")
-    args = parser.parse_args()
+    args = parse_arguments(__doc__, "data", "models_dir", "history_dir", model=True, study=True)
     name = args.model
     params = load_params()
     model_config(params, name, args.study)  # every check before any process starts

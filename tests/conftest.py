@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from pipeline.idx import IMAGES_MAGIC, LABELS_MAGIC
-from pipeline.params import ModelConfig, Problems, layer_specs
+from pipeline.layers import REQUIRED
+from pipeline.params import TRAINING, ModelConfig, Problems, layer_specs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,7 +25,8 @@ def config_of(layers: dict, **training) -> ModelConfig:
     problems = Problems()
     specs = layer_specs(layers, "layers", problems)
     problems.raise_any()
-    settings = {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 32, "epochs": 1, "stop_at_accuracy": None}
+    defaults = {name: argument.default for name, argument in TRAINING.items() if argument.default is not REQUIRED}
+    settings = {**defaults, "optimizer": "adam", "learning_rate": 0.001, "batch_size": 32, "epochs": 1}
     return ModelConfig("test", tuple(specs), **{**settings, **training})
 
 
@@ -92,3 +96,20 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def declared_paths(text: str, key: str = "<model>") -> str:
+    """Text of dvc.yaml with its `${paths.…}` resolved from `vars: paths`, and `${key}` as `key`."""
+    declared = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    paths = next(block["paths"] for block in declared["vars"] if "paths" in block)
+
+    def value(match: re.Match) -> str:
+        if match[1] == "key":
+            return key
+        found = paths
+        for part in match[1].split(".")[1:]:
+            found = found[part]
+        return found
+
+    return re.sub(r"\$\{([\w.]+)\}", value, text)
+

@@ -1,12 +1,15 @@
 """The evaluate stage's arithmetic and its refusal of files that are not Keras models."""
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipeline.errors import PipelineError
 from pipeline.models import load_model
-from pipeline.results import read_history
-from stages.evaluate import score_on_test_set, training_summary
+from pipeline.results import read_history, read_plan
+from stages.evaluate import headline, score_on_test_set, training_summary
 
 
 class FixedPredictions:
@@ -90,3 +93,20 @@ def test_predictions_for_another_number_of_test_images_are_refused(tmp_path):
     assert actual.tolist() == [6, 8] and predicted.tolist() == [0, 8]
     with pytest.raises(PipelineError, match=r"seed_0.csv: 2 predictions for 10000 test images; run `dvc repro`"):
         read_predictions(path, expected=10_000)
+
+
+def test_the_metrics_keep_each_seeds_training_plan_as_a_list(tmp_path):
+    """A list: `dvc metrics show` leaves it out of its columns, the file keeps it for the record."""
+    plan = {"batch_size": 128, "learning_rate": 0.002, "precision": "mixed_bfloat16", "replicas": 1,
+            "steps_per_execution": 64}  # fmt: skip
+    path = tmp_path / "seed_0.plan.json"
+    path.write_text(json.dumps(plan))
+    per_seed = pd.DataFrame({"test_accuracy": [0.9, 0.91], "train_accuracy": 0.95, "val_accuracy": 0.92})
+    metrics = headline(per_seed, 1000, {0: read_plan(path), 1: plan})
+    assert metrics["plan"] == [{"seed": 0, **plan}, {"seed": 1, **plan}]
+    path.write_text(json.dumps({**plan, "replicas": None} | {"extra": 1}))
+    with pytest.raises(PipelineError, match=r"seed_0.plan.json: expected the training plan's batch_size, "):
+        read_plan(path)
+    path.write_text("{")
+    with pytest.raises(PipelineError, match=r"seed_0.plan.json: cannot read the training plan .*; run `dvc repro`"):
+        read_plan(path)

@@ -73,3 +73,16 @@ def test_check_command_passes_when_every_model_is_near_the_course(workdir):
 def test_check_command_without_results_says_to_run_the_pipeline(workdir):
     result = run_module("pipeline.gates", "--seeds-dir", "reports/seeds", cwd=workdir)
     assert result.returncode == 1 and "run `dvc repro`" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_command_reads_the_seeds_folder_where_dvc_yaml_declares_it(workdir):
+    """`make check` passes no path: it takes dvc.yaml's `paths.seeds`, so a moved folder moves it too."""
+    names = list(yaml.safe_load((workdir / "params.yaml").read_text())["models"])
+    write_seeds(workdir, {name: [0.95, 0.951, 0.952] for name in names})
+    (workdir / "reports" / "seeds").rename(workdir / "moved")
+    (workdir / "dvc.yaml").write_text(yaml.safe_dump({"vars": [{"paths": {"seeds": "moved"}}], "stages": {}}))
+    result = run_module("pipeline.gates", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    (workdir / "dvc.yaml").write_text("stages: {}\n")
+    result = run_module("pipeline.gates", cwd=workdir)
+    assert result.returncode == 1 and "dvc.yaml: no path `paths.seeds` under `vars`" in result.stderr

@@ -207,8 +207,11 @@ def write_insight(reports, on_garment: list[float], filters_specific: tuple[int,
 ])  # fmt: skip
 def test_front_page_sentences_follow_the_data(tmp_path, on_garment, specific, expected, unexpected):
     write_insight(tmp_path, on_garment, specific)
-    text = "\n".join(front_page.gradcam_part(tmp_path, "cnn") + front_page.filters_part(tmp_path, "cnn"))
+    page, insight = tmp_path / "README.md", tmp_path / "insight"
+    text = "\n".join(front_page.gradcam_part(insight / "gradcam", page, "cnn")
+                     + front_page.filters_part(insight / "filters", page, "cnn"))  # fmt: skip
     assert "Shirt taken for Coat (42 test images)" in text
+    assert "](insight/gradcam/cnn/class_average.png)" in text and "](insight/filters/cnn_conv_2.png)" in text
     for sentence in expected:
         assert sentence in text
     for sentence in unexpected:
@@ -221,7 +224,7 @@ def test_front_page_ranks_the_feature_spaces_by_their_score(tmp_path):
     pd.DataFrame({"space": ["raw pixels", "dnn", "cnn_64"], "features": [784, 128, 128],
                   "knn_accuracy": [0.9, 0.7, 0.8], "images": 500, "neighbours": 3}).to_csv(
         directory / "separability.csv", index=False)  # fmt: skip
-    text = "\n".join(front_page.feature_space_part(tmp_path))
+    text = "\n".join(front_page.feature_space_part(directory, tmp_path / "README.md"))
     assert "is right for 90.0% in the raw pixels, 80.0% in `cnn_64`'s features and 70.0% in `dnn`'s features" in text
     assert "A 3-nearest-neighbour vote over the first 500 test images" in text
 
@@ -241,6 +244,6 @@ def test_a_model_without_mistakes_or_measured_maps_gets_no_such_sentence(tmp_pat
     write_insight(tmp_path, [float("nan"), float("nan")], (1, 1))
     summary = tmp_path / "insight" / "gradcam" / "summary.csv"
     pd.read_csv(summary).assign(confused_count=0).to_csv(summary, index=False)
-    text = "\n".join(front_page.gradcam_part(tmp_path, "cnn"))
+    text = "\n".join(front_page.gradcam_part(tmp_path / "insight" / "gradcam", tmp_path / "README.md", "cnn"))
     assert "no class has a correctly classified image with a map to average" in text
     assert "most frequent mistake," not in text and "confused.png" not in text and "| none |" in text

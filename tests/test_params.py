@@ -7,18 +7,20 @@ import pytest
 import yaml
 
 from pipeline.errors import PipelineError
-from pipeline.layers import LAYER_TYPES
 from pipeline.params import (
     GateSettings,
     comparisons,
     data_settings,
     gate_settings,
+    insight_settings,
     load_params,
     model_config,
     model_names,
     reference_accuracies,
+    report_settings,
     seed,
     seeds,
+    training_settings,
 )
 from tests.conftest import REPO, run_module
 
@@ -272,22 +274,6 @@ def test_train_stage_rejects_an_unknown_model(workdir):
     assert "Traceback" not in result.stderr
 
 
-def documented_arguments(text: str, pattern: str) -> dict[str, list[str]]:
-    """Layer type -> the argument names a document lists for it, in order."""
-    found = {}
-    for kind, listed in re.findall(pattern, text, flags=re.MULTILINE):
-        found[kind] = [re.sub(r"\s*\(.*", "", name).strip(" `") for name in (listed or "").split(",") if name.strip()]
-    return found
-
-
-def test_params_yaml_and_readme_document_every_layer_argument_the_checker_knows():
-    expected = {kind: list(layer.arguments) for kind, layer in LAYER_TYPES.items()}
-    in_params = documented_arguments((REPO / "params.yaml").read_text(), r"^#   (\w+)(?: +([^}\n]*?))?\s*(?:}.*)?$")
-    in_readme = documented_arguments((REPO / "README.md").read_text().replace("\n", " "), r"`(\w+)` \(([a-z0-9_, ]+)\)")
-    assert in_params == expected
-    assert {kind: in_readme.get(kind, []) for kind in expected} == expected
-
-
 def load_text(tmp_path, text: str | bytes) -> dict:
     path = tmp_path / "params.yaml"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
@@ -448,3 +434,93 @@ def test_bad_reference_figures(reference, message):
 def test_reference_figures_may_be_partial():
     params = with_change(lambda p: p.update(reference={"dnn": {"train_accuracy": 0.9}}))
     assert reference_accuracies(params) == {"dnn": {"train_accuracy": 0.9, "test_accuracy": None}}
+
+
+def error_of(read, change) -> str:
+    with pytest.raises(PipelineError) as error:
+        read(with_change(change))
+    message = str(error.value)
+    assert message.startswith("params.yaml: ") and len(message.splitlines()) == 1, message
+    return message
+
+
+def reported_keys(message: str) -> list[str]:
+    """The key paths an error names, in order (a problem's own text may hold `; ` too, never `key: `)."""
+    return re.findall(r"(?:^params\.yaml: |; )([\w.\[\]'-]+): ", message)
+
+
+CNN_16 = "models.cnn_16"
+SEVERAL_BAD_KEYS = {
+    "insight": (
+        insight_settings,
+        lambda p: p["insight"].update(patches=0, templates_of="resnet", perplexity=3000),
+        [
+            "insight.patches: must be in [1, 25], got 0",
+            "insight.perplexity: must be in [1, 100], got 3000.0",
+            "insight.templates_of: no such model 'resnet'",
+        ],
+    ),
+    "insight rules": (
+        insight_settings,
+        lambda p: p["insight"].update(projected=["dnn", "dnn"], projection_images=50, neighbours=40),
+        ["insight.projected: 'dnn' is listed twice", "insight.neighbours: too many for the 40 images"],
+    ),
+    "report": (
+        report_settings,
+        lambda p: p["report"].update(shown=3, explained_images=[0, 10_000]),
+        ["report.shown: unknown key", "report.explained_images[1]: must be in [0, 9999], got 10000"],
+    ),
+    "seeds": (
+        seeds,
+        lambda p: p.update(seeds=[0, -1, 0]),
+        ["seeds[1]: must be in [0, 4.29497e+09], got -1", "seeds: seed 0 is listed twice"],
+    ),
+    "training": (
+        training_settings,
+        lambda p: p["training"].update(profile="quick", fast={"batch_multiplier": 0, "precision": "float32"}),
+        ["training.profile: 'quick' is not one of", "training.fast.batch_multiplier: must be positive"],
+    ),
+    "comparisons": (
+        comparisons,
+        lambda p: p.update(comparisons={"resnet": ["dnn"], "cnn_32": ["cnn_32", "vgg"]}),
+        [
+            "comparisons.resnet: no such model 'resnet'",
+            "comparisons.cnn_32[1]: no such model 'vgg'",
+            "comparisons.cnn_32[0]: a model compared with itself",
+        ],
+    ),
+    "model": (
+        lambda p: model_config(p, "cnn_16"),
+        lambda p: p["models"]["cnn_16"].update(epochs=0, layers={"Conv": {"type": "flatten"}, "x": 3}),
+        [
+            f"{CNN_16}.layers.Conv: 'Conv' is not a valid name",
+            f"{CNN_16}.layers.x: expected a mapping, got 3",
+            f"{CNN_16}.epochs: must be positive",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(("read", "change", "problems"), SEVERAL_BAD_KEYS.values(), ids=SEVERAL_BAD_KEYS)
+def test_several_bad_keys_of_a_block_are_reported_together(read, change, problems):
+    message = error_of(read, change)
+    for problem in problems:
+        assert problem in message, message
+    assert reported_keys(message) == [problem.split(": ")[0] for problem in problems], message
+
+
+def test_bad_names_of_models_and_variants_are_reported_together(tmp_path):
+    def change(params):
+        params["models"]["Big Model"] = params["models"].pop("cnn_16")
+        params["overfitting"]["models"]["overlay"] = {}
+
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(with_change(change), sort_keys=False))
+    message = error_of(lambda _: load_params(path), lambda _: None)
+    assert "models.'Big Model': 'Big Model' is not a valid name" in message
+    assert "overfitting.models.overlay: 'overlay' is reserved" in message
+
+
+def test_a_list_of_many_bad_values_is_one_short_error():
+    message = error_of(report_settings, lambda p: p["report"].update(explained_images=[-1] * 10_000))
+    assert message.endswith("; and 9990 more problems") and len(message) < 700, message

@@ -108,7 +108,13 @@ def test_every_model_is_trained_and_evaluated_once_per_seed(pipeline_copy):
         assert metrics["test_accuracy"] > 0.4, f"{name} learnt nothing in one epoch"
         assert list(metrics) == [
             "test_accuracy", "test_sd", "ci_low", "ci_high", "train_accuracy", "val_accuracy", "params", "seeds",
+            "plan",
         ]  # fmt: skip
+        declared = yaml.safe_load((pipeline_copy / "params.yaml").read_text())
+        defaults, steps = declared["defaults"], declared["training"]["steps_per_execution"]
+        assert metrics["plan"] == [{"seed": seed, "batch_size": defaults["batch_size"], "learning_rate":
+                                    defaults["learning_rate"], "precision": "float32", "replicas": 1,
+                                    "steps_per_execution": steps} for seed in SEEDS]  # fmt: skip
         per_seed = pd.read_csv(pipeline_copy / "reports" / "seeds" / f"{name}.csv")
         assert per_seed["seed"].tolist() == SEEDS and metrics["seeds"] == len(SEEDS)
         assert metrics["test_accuracy"] == pytest.approx(per_seed["test_accuracy"].mean(), abs=1e-4)
@@ -156,6 +162,7 @@ def test_metrics_show_is_one_readable_row_per_model(pipeline_copy):
     table = dvc("metrics", "show", cwd=pipeline_copy).stdout.splitlines()
     assert len(table) == 1 + len(models) + len(variants)
     assert max(map(len, table)) <= 160, "\n".join(table)
+    assert "plan" not in table[0] and "batch_size" not in table[0], "the training plan is a record, not a column"
 
 
 def test_editing_one_model_invalidates_only_its_stages(pipeline_copy):

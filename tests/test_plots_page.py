@@ -20,7 +20,7 @@ import yaml
 from dvc_render.base import Renderer
 
 from pipeline.fashion_mnist import CLASS_NAMES
-from tests.conftest import REPO
+from tests.conftest import REPO, declared_paths
 
 DVC = REPO / ".venv" / "bin" / "dvc"
 CHROMIUM = shutil.which("chromium")
@@ -63,7 +63,7 @@ def plots() -> dict[str, list[str]]:
     found = {}
     for entry in yaml.safe_load((REPO / "dvc.yaml").read_text())["plots"]:
         [(name, spec)] = entry.items()
-        sources = list(spec["y"]) if isinstance(spec.get("y"), dict) else [name]
+        sources = [declared_paths(source) for source in (spec["y"] if isinstance(spec.get("y"), dict) else [name])]
         found[Renderer.remove_special_chars(name)] = sources
     return found
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, declared_paths
 
 
 def readme_output(command: str) -> list[str]:
@@ -76,3 +76,32 @@ def test_every_figure_in_readme_results_comes_from_reports(heading, patterns):
 
 def test_a_hand_typed_figure_would_be_caught():
     assert unfound_numbers("mean 0.9012, 1.5x faster, in 20.5 minutes", "0.9012 and 1.5x") == ["20.5"]
+
+
+def declared_outputs() -> dict[str, set[str]]:
+    """Each stage's outputs as dvc.yaml declares them, paths resolved, <model> for a model's name."""
+    outputs = {}
+    for name, stage in yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"].items():
+        body = stage.get("do", stage)
+        item = "<variant>" if "overfitting" in str(stage.get("foreach", "")) else "<model>"
+        declared = [next(iter(out)) if isinstance(out, dict) else out for key in ("outs", "metrics")
+                    for out in body.get(key, [])]  # fmt: skip
+        outputs[name] = {declared_paths(out, item) for out in declared}
+    return outputs
+
+
+def test_readme_stage_table_names_every_output_where_dvc_yaml_puts_it():
+    """Every path in a row of the README's stage table is an output of that stage (or inside one),
+    and every output of the stage is named in its row."""
+    rows = dict(re.findall(r"^\| `(\w+)(?:@<\w+>)?` \| `[^`]*` \| (.*) \|$", (REPO / "README.md").read_text(), re.M))
+    for name, outputs in declared_outputs().items():
+        named = set(re.findall(r"`((?:data|reports)/[^`]*)`", rows[name]))
+        assert named, f"README.md: the row of `{name}` names none of its outputs"
+        for path in named:
+            assert any(path == out or path.startswith(out.rstrip("/") + "/") for out in outputs), (
+                f"README.md: `{name}` names {path}, which is not among its outputs {sorted(outputs)}"
+            )
+        for out in outputs:
+            assert any(path == out or path.startswith(out + "/") for path in named), (
+                f"README.md: the row of `{name}` does not name its output {out}"
+            )

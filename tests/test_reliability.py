@@ -1,8 +1,11 @@
 """Reliability and safety: fuzzed input files, interrupted stages, unwritable outputs, safe loading."""
 
 import re
+import shutil
 import signal
 import struct
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -145,17 +148,33 @@ def test_no_pickle_or_unsafe_loading_in_the_code():
 
 
 def test_no_shell_command_is_built_from_parameters():
-    """Stages run as argument lists; dvc.yaml interpolates nothing from params.yaml into a command,
-    and every output made from a model name is left for the stage to delete, once the name is checked."""
+    """Stages run as argument lists; dvc.yaml interpolates nothing from params.yaml into a command (only
+    its own `vars: paths`), and every output made from a model name is left for the stage to delete,
+    once the name is checked."""
     shell = re.compile(r"shell=True|os\.system|os\.popen")
     assert [path.name for path in source_files() if shell.search(path.read_text())] == []
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     commands = [stage.get("do", stage)["cmd"] for stage in stages.values()]
     assert len(commands) == len(stages) > 5
-    assert [cmd for cmd in commands if "${" in cmd] == []
+    assert [cmd for cmd in commands if re.search(r"\$\{(?!paths\.)", cmd)] == []
     per_model = [stage["do"] for stage in stages.values() if "do" in stage]
     for stage in per_model:
         assert stage["cmd"].split()[3] == '"$DVC_STAGE"', stage["cmd"]
         for out in stage.get("outs", []) + stage.get("metrics", []):
             ((path, options),) = out.items() if isinstance(out, dict) else [(out, {})]
             assert "${key}" not in path or options.get("persist") is True, path
+
+
+def test_params_yaml_cannot_redefine_the_paths_dvc_yaml_declares(tmp_path):
+    """`dvc exp run -S paths.raw=...` writes `paths` into params.yaml, which DVC also reads as
+    variables: it must stop at parsing, before any command runs, rather than override dvc.yaml's."""
+    shutil.copy(REPO / "dvc.yaml", tmp_path / "dvc.yaml")
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    hostile = f"x; touch {tmp_path / 'pwned'}"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "paths": {"raw": hostile}}))
+    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
+    result = subprocess.run([sys.executable, "-m", "dvc", "repro", "download"], cwd=tmp_path, capture_output=True,
+                            text=True)  # fmt: skip
+    assert result.returncode != 0 and "cannot redefine 'paths.raw'" in result.stderr, result.stderr
+    assert not (tmp_path / "pwned").exists()
+

@@ -15,9 +15,9 @@ from pipeline.models import build_model
 from pipeline.params import model_config, model_names
 from pipeline.plotting import plt, save
 from pipeline.shapes import padding_amount, parameter_count
-from stages.compare import below_course, model_comparisons, overview, summary
+from stages.compare import below_course, model_comparisons, most_confused, overview, summary
 from stages.figures import activation_grid, feature_channels, feature_layers
-from stages.front_page import top_confusion
+from stages.front_page import example_model, top_confusion
 from stages.shapes import shape_table
 from tests.conftest import REPO, run_module
 
@@ -221,3 +221,27 @@ def test_the_front_page_names_the_mistake_the_confusion_counts_show():
     )  # fmt: skip
     assert top_confusion(counts, "cnn") == "Its most frequent mistake: 9 Coat images taken for Pullover."
     assert top_confusion(counts, "dnn") == "It classifies every test image correctly."
+
+
+@pytest.mark.parametrize(("pairs", "expected"), [
+    ({("Shirt", "T-shirt/top"): 50, ("Coat", "Pullover"): 30, ("Bag", "Sandal"): 1},
+     "Shirt taken for T-shirt/top (100); Coat taken for Pullover (60); Bag taken for Sandal (2)."),
+    ({("Sneaker", "Sandal"): 70, ("Trouser", "Dress"): 80},
+     "Trouser taken for Dress (160); Sneaker taken for Sandal (140)."),
+])  # fmt: skip
+def test_the_comparison_page_names_the_mistakes_the_confusion_counts_show(pairs, expected):
+    rows = [(model, seed, actual, predicted, count) for model in ("a", "b") for seed in (0,)
+            for (actual, predicted), count in pairs.items()]  # fmt: skip
+    counts = pd.DataFrame(rows, columns=["model", "seed", "actual", "predicted", "count"])
+    text = most_confused(counts)
+    assert text == f"The most frequent mistakes, summed over the 2 models and 1 seed(s): {expected}"
+
+
+def test_the_front_page_works_the_formula_through_the_explained_model(tmp_path):
+    """`insight.every_layer_of` picks the worked example; no model name is written into the page's code."""
+    for name, kind in (("dense", "Dense"), ("small", "Conv2D"), ("wide", "Conv2D")):
+        pd.DataFrame({"layer": ["layer_1"], "type": [kind]}).to_csv(tmp_path / f"{name}.csv", index=False)
+    names = ["dense", "small", "wide"]
+    assert example_model(tmp_path, names, "wide") == "wide"
+    assert example_model(tmp_path, names, "dense") == "small"
+    assert example_model(tmp_path, ["dense"], "dense") == "dense"

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -92,7 +93,7 @@ def test_early_stopping_keeps_the_weights_of_the_lowest_validation_loss():
         def on_train_begin(self, logs=None):
             snapshots_model.append(self.model)
 
-    model, history = training.train(config, SETTINGS, 0, train_split, validation, [Remember(), keep], verbose=0)
+    model, history, _ = training.train(config, SETTINGS, 0, train_split, validation, [Remember(), keep], verbose=0)
     losses = [loss for loss, _ in snapshots]
     best = int(np.argmin(losses))
     assert len(losses) == best + 3 < 30, "stops two epochs after the lowest validation loss"
@@ -121,7 +122,7 @@ def test_steps_per_execution_does_not_change_the_math():
         seed_everything(3)
         settings = TrainingSettings(steps, "default", "none", 4, "mixed_bfloat16")
         config = config_of(SMALL, epochs=2)
-        model, _ = training.train(config, settings, 3, tiny_dataset(320), tiny_dataset(64), verbose=0)
+        model, _, _ = training.train(config, settings, 3, tiny_dataset(320), tiny_dataset(64), verbose=0)
         return model.get_weights()
 
     one, many = weights(1), weights(64)
@@ -289,9 +290,12 @@ def test_the_train_stage_on_two_machines_gives_both_the_same_models(tmp_path):
     ]
     assert [str(name) for name in files[0]] == [
         "history/cnn_16/seed_0.csv", "history/cnn_16/seed_1.csv", "models/cnn_16/seed_0.keras",
-        "models/cnn_16/seed_1.keras",
+        "models/cnn_16/seed_0.plan.json", "models/cnn_16/seed_1.keras", "models/cnn_16/seed_1.plan.json",
     ]  # fmt: skip
     assert files[0] == files[1]
+    plan = json.loads(files[0][Path("models/cnn_16/seed_0.plan.json")])
+    assert plan == {"batch_size": 64, "learning_rate": pytest.approx(0.001 * 2**0.5), "precision": "float32",
+                    "replicas": 2, "steps_per_execution": 1}, "the plan records what the cluster trained with"
 
 
 def test_a_failing_worker_stops_the_local_cluster_and_all_it_started(tmp_path):

@@ -129,6 +129,7 @@ def test_seeds_side_by_side_on_two_cores_give_the_bytes_of_one_core_one_after_an
         assert expected in result.stdout
         outputs[label] = {path.name: path.read_bytes() for path in sorted((out / "cnn_16").iterdir())}
         shutil.rmtree(out)
-    assert sorted(outputs["two cores"]) == ["seed_0.csv", "seed_0.keras", "seed_1.csv", "seed_1.keras"]
+    assert sorted(outputs["two cores"]) == [f"seed_{seed}{suffix}" for seed in (0, 1)
+                                            for suffix in (".csv", ".keras", ".plan.json")]  # fmt: skip
     assert outputs["two cores"] == outputs["one core"]
     assert outputs["two cores"]["seed_0.keras"] != outputs["two cores"]["seed_1.keras"]

@@ -48,7 +48,8 @@ def main() -> None:
         config = config_of(LAYERS, learning_rate=LEARNING_RATE / math.sqrt(replicas),
                            batch_size=GLOBAL_BATCH // replicas, epochs=3)  # fmt: skip
     settings = TrainingSettings(64, "default", strategy, 4, "mixed_bfloat16")
-    model, history = train(config, settings, 0, tiny_dataset(512, 0), tiny_dataset(256, 1), verbose=0, strategy=chosen)
+    model, history, _ = train(config, settings, 0, tiny_dataset(512, 0), tiny_dataset(256, 1), verbose=0,
+                              strategy=chosen)  # fmt: skip
     if out is None:
         print(json.dumps({"replicas": model.distribute_strategy.num_replicas_in_sync,
                           "val_accuracy": history.history["val_accuracy"][-1]}))  # fmt: skip

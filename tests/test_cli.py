@@ -1,0 +1,34 @@
+"""The stages' command lines: every path is a required argument, links are relative to the page."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import link, parse_arguments
+from pipeline.errors import PipelineError
+
+
+def test_every_path_is_required_and_has_no_default(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["stage", "cnn", "--data", "d", "--models-dir", "m"])
+    args = parse_arguments("A stage.", "data", "models_dir", model=True)
+    assert (args.model, args.data, args.models_dir) == ("cnn", Path("d"), Path("m"))
+    monkeypatch.setattr(sys, "argv", ["stage", "--data", "d"])
+    with pytest.raises(SystemExit) as exit_info:
+        parse_arguments("A stage.", "data", summary="the summary")
+    assert exit_info.value.code == 2
+    assert "the following arguments are required: --summary" in capsys.readouterr().err
+
+
+def test_a_bad_model_name_is_refused_as_it_is_parsed(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["stage", "train@../etc"])
+    with pytest.raises(PipelineError, match=r"model name '\.\./etc': not a valid name"):
+        parse_arguments("A stage.", model=True)
+
+
+def test_links_are_relative_to_the_page_and_folders_end_in_a_slash(tmp_path):
+    (tmp_path / "reports" / "figures").mkdir(parents=True)
+    page = tmp_path / "reports" / "README.md"
+    assert link(tmp_path / "reports" / "figures", page) == "figures/"
+    assert link(tmp_path / "reports" / "figures" / "a.png", page) == "figures/a.png"
+    assert link(tmp_path / "README.md", page) == "../README.md"

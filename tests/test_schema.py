@@ -1,0 +1,216 @@
+"""The schema in pipeline/params.py is the one place that says what params.yaml may hold.
+
+params.yaml's table of layer types and README.md's lists say it again for readers: these tests
+parse those texts and fail where they differ from the schema, and each check is shown to fail
+on a deliberately wrong text.
+"""
+
+import re
+from dataclasses import fields
+
+import pytest
+import yaml
+
+from pipeline.layers import LAYER_TYPES, REQUIRED, Argument
+from pipeline.params import (
+    SCHEMA,
+    TRAINING,
+    DataSettings,
+    GateSettings,
+    InsightSettings,
+    ModelConfig,
+    ReportSettings,
+    TrainingSettings,
+)
+from tests.conftest import REPO
+
+PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
+SETTINGS_LIST = "Training settings a block may override:"
+
+
+def layer_table(text: str) -> dict[str, list[tuple[str, str | None]]]:
+    """params.yaml's comment table: layer type -> (argument, its bracket's text or None), in order.
+
+    The table is the `#   <type>  <arguments>` lines; a `}` starts a side note, not an argument.
+    """
+    table = {}
+    for kind, listed in re.findall(r"^#   (\w+)(?: +([^}\n]*?))?\s*(?:}.*)?$", text, flags=re.MULTILINE):
+        arguments = re.findall(r"(\w+)(?: \(([^)]*)\))?(?:,|$)", listed or "")
+        table[kind] = [(name, bracket or None) for name, bracket in arguments]
+    return table
+
+
+def bracket_problem(argument: Argument, bracket: str | None, arguments: dict[str, Argument]) -> str | None:
+    """What a bracket after an argument's name gets wrong about its default, or None.
+
+    `(3)` is the default; `(valid|same)` all the choices, the default first; `(= pool)` a default
+    that is another argument's value; words with spaces describe a required argument.
+    """
+    default = argument.default
+    if bracket is None:
+        return None if default is REQUIRED else f"has the default {default!r}, not shown"
+    if bracket.startswith("= "):
+        other = bracket.removeprefix("= ")
+        derived = callable(default) and other in arguments and default({other: "value"}) == "value"
+        return None if derived else f"({bracket}), but its default is not the value of {other}"
+    if " " in bracket:
+        return None if default is REQUIRED else f"({bracket}) shows no default, but it has {default!r}"
+    shown = [yaml.safe_load(choice) for choice in bracket.split("|")]
+    if default is REQUIRED or callable(default) or shown[0] != default:
+        return f"({bracket}), but its default is {'none' if default is REQUIRED else repr(default)}"
+    choices = getattr(argument.check, "choices", None)
+    if len(shown) > 1 and list(shown) != list(choices or ()):
+        return f"({bracket}), but its choices are {'|'.join(choices or ('any value',))}"
+    return None
+
+
+def layer_table_problems(text: str) -> list[str]:
+    """Where params.yaml's layer table differs from LAYER_TYPES: types, arguments in order, defaults."""
+    table = layer_table(text)
+    if list(table) != list(LAYER_TYPES):
+        return [f"layer types {list(table)}, expected {list(LAYER_TYPES)}"]
+    problems = []
+    for kind, listed in table.items():
+        arguments = LAYER_TYPES[kind].arguments
+        if [name for name, _ in listed] != list(arguments):
+            problems.append(f"{kind}: arguments {[name for name, _ in listed]}, expected {list(arguments)}")
+            continue
+        for name, bracket in listed:
+            problem = bracket_problem(arguments[name], bracket, arguments)
+            if problem:
+                problems.append(f"{kind} {name}: {problem}")
+    return problems
+
+
+def sentence_after(text: str, start: str) -> str:
+    """The text after `start` up to the first full stop outside brackets."""
+    text, depth = text.split(start, 1)[1], 0
+    for index, character in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if character == "." and depth == 0:
+            return text[:index]
+    return text
+
+
+def readme_problems(text: str) -> list[str]:
+    """Where README.md's layer types and training settings differ from the schema."""
+    problems, text = [], " ".join(text.split())
+    if "Layer types:" not in text or SETTINGS_LIST not in text:
+        return ["README.md has no `Layer types:` or no training settings list"]
+    listed = re.findall(r"`(\w+)`(?: \(([^)]*)\))?", sentence_after(text, "Layer types:"))
+    types = {kind: [name.strip() for name in names.split(",") if name.strip()] for kind, names in listed}
+    expected = {kind: list(layer.arguments) for kind, layer in LAYER_TYPES.items()}
+    if types != expected:
+        problems.append(f"layer types {types}, expected {expected}")
+    settings = re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", sentence_after(text, SETTINGS_LIST)))
+    if settings != [*TRAINING, "head"]:
+        problems.append(f"training settings {settings}, expected {[*TRAINING, 'head']}")
+    return problems
+
+
+def test_params_yaml_shows_every_layer_type_with_its_arguments_and_defaults():
+    assert layer_table_problems((REPO / "params.yaml").read_text()) == []
+
+
+def test_readme_lists_every_layer_type_and_training_setting():
+    assert readme_problems((REPO / "README.md").read_text()) == []
+
+
+TABLE = """\
+#   conv     filters, kernel (3), strides (1), padding (valid|same), activation (relu), l1 (0), l2 (0)
+#   maxpool  pool (2), strides (= pool), padding (valid|same)
+#   flatten
+#   dense    units, activation (linear), l1 (0), l2 (0)
+#   dropout  rate
+#   random_shift  factor (a fraction of the image)   } data augmentation, active
+#   random_flip   mode (horizontal)                  } only while training
+#   random_zoom   factor                             }
+"""
+
+
+def test_the_layer_table_checker_accepts_a_table_that_agrees():
+    assert layer_table_problems(TABLE) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("kernel (3)", "kernel (5)", "conv kernel: (5), but its default is 3"),
+        ("filters, kernel", "kernel, filters", "conv: arguments ['kernel', 'filters', "),
+        (", l2 (0)\n#   maxpool", "\n#   maxpool", "conv: arguments"),
+        ("units, activation (linear)", "units, activation", "dense activation: has the default 'linear', not shown"),
+        ("rate", "rate (0.5)", "dropout rate: (0.5), but its default is none"),
+        ("strides (= pool)", "strides (= kernel)", "maxpool strides: (= kernel), but its default is not the value"),
+        ("strides (1)", "strides (= filters)", "conv strides: (= filters), but its default is not the value"),
+        ("(valid|same), activation", "(same|valid), activation", "conv padding: (same|valid), but its default is"),
+        ("(valid|same), a", "(valid|same|full), a", "conv padding: (valid|same|full), but its choices are valid|same"),
+        ("mode (horizontal)", "mode (a side)", "random_flip mode: (a side) shows no default"),
+        ("#   flatten\n", "", "layer types ['conv', 'maxpool', 'dense'"),
+        ("#   dropout  rate\n", "#   dropout  rate\n#   noise    stddev\n", "layer types"),
+    ],
+)
+def test_the_layer_table_checker_finds_each_kind_of_mistake(old, new, problem):
+    assert old in TABLE
+    problems = layer_table_problems(TABLE.replace(old, new, 1))
+    assert any(found.startswith(problem) for found in problems), problems
+
+
+README = """Layer types: `conv` (filters, kernel, strides, padding, activation, l1, l2), `maxpool`
+(pool, strides, padding), `flatten`, `dense` (units, activation, l1, l2), `dropout`
+(rate), and the augmentations `random_shift` (factor), `random_flip` (mode) and
+`random_zoom` (factor), which act only while training. Training settings a block may
+override: `optimizer`, `learning_rate`, `batch_size`, `epochs`, `stop_at_accuracy` (the
+source's callback), `early_stopping_patience` (stop when the validation loss has not
+improved for that many epochs, keeping the best epoch's weights), `train_fraction` (a
+stratified share of the training images), `head`. Every declaration is checked."""
+
+
+def test_the_readme_checker_accepts_lists_that_agree():
+    assert readme_problems(README) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ("`dense` (units, activation, l1, l2)", "`dense` (units, activation)", "layer types"),
+        ("(pool, strides, padding)", "(strides, pool, padding)", "layer types"),
+        (" and\n`random_zoom` (factor)", "", "layer types"),
+        ("`epochs`, ", "", "training settings ["),
+        ("`batch_size`, `epochs`", "`epochs`, `batch_size`", "training settings ["),
+        (", `head`.", ".", "training settings ["),
+        ("`head`.", "`head`, `seed`.", "training settings ["),
+        ("Training settings a block may\noverride:", "Settings:", "README.md has no"),
+    ],
+)
+def test_the_readme_checker_finds_each_kind_of_mistake(old, new, problem):
+    assert old in README
+    problems = readme_problems(README.replace(old, new, 1))
+    assert any(found.startswith(problem) for found in problems), problems
+
+
+def test_the_schema_declares_every_section_of_params_yaml():
+    assert set(SCHEMA) == set(PARAMS)
+
+
+def flat_keys(keys: dict[str, Argument], prefix: str = "") -> list[str]:
+    """A section's keys, those of a nested section prefixed with its name: `fast_precision`."""
+    names = []
+    for key, argument in keys.items():
+        names += flat_keys(argument.items, f"{prefix}{key}_") if isinstance(argument.items, dict) else [prefix + key]
+    return names
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (DataSettings, flat_keys(SCHEMA["data"].items)),
+        (ReportSettings, flat_keys(SCHEMA["report"].items)),
+        (InsightSettings, flat_keys(SCHEMA["insight"].items)),
+        (TrainingSettings, flat_keys(SCHEMA["training"].items)),
+        (GateSettings, flat_keys(SCHEMA["gates"].items)),
+        (ModelConfig, ["name", "layers", *TRAINING, "head_size"]),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_each_settings_class_has_a_field_per_key_of_its_section(settings, expected):
+    assert [field.name for field in fields(settings)] == expected
