@@ -34,6 +34,7 @@ from benchmarks.training import (
     time_to_accuracy,
 )
 from pipeline.arrays import load_split, stratified_sample
+from pipeline.cli import declared_path
 from pipeline.params import load_params, model_config, training_settings
 from pipeline.runtime import configure
 from pipeline.training import cpu_has_amx, training_precision
@@ -295,7 +296,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="also rebuild everything from scratch (~20 min)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="measure these sections again, keep the rest")
-    parser.add_argument("--data", type=Path, default=Path("data/prepared"))
+    parser.add_argument("--data", type=Path, default=declared_path("prepared"))
     parser.add_argument("--out", type=Path, default=Path("reports/performance.md"))
     args = parser.parse_args()
     params = load_params()

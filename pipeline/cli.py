@@ -8,6 +8,9 @@ import argparse
 import os
 from pathlib import Path
 
+import yaml
+
+from pipeline.errors import PipelineError
 from pipeline.names import model_name
 
 SHARED = {
@@ -39,6 +42,16 @@ def parse_arguments(doc: str, *shared: str, model: bool = False, study: bool = F
     for name, what in {**{name: SHARED[name] for name in shared}, **own}.items():
         parser.add_argument("--" + name.replace("_", "-"), type=Path, required=True, help=what)
     return parser.parse_args()
+
+
+def declared_path(key: str, pipeline: Path = Path("dvc.yaml")) -> Path:
+    """A path as dvc.yaml declares it under `vars: paths`, for commands outside the pipeline (`make check`,
+    `make bench`); stages get theirs on the command line."""
+    try:
+        declared = yaml.safe_load(pipeline.read_text())
+        return Path(next(block["paths"][key] for block in declared["vars"] if "paths" in block))
+    except (OSError, yaml.YAMLError, KeyError, TypeError, StopIteration) as error:
+        raise PipelineError(f"{pipeline}: no path `paths.{key}` under `vars` ({type(error).__name__})") from None
 
 
 def link(path: Path, page: Path) -> str:

@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from pipeline.errors import PipelineError, run
+from pipeline.cli import declared_path
+from pipeline.errors import run
 from pipeline.names import named_path
 from pipeline.params import GateSettings, gate_settings, load_params, model_names, reference_accuracies
 from pipeline.results import read_seeds
@@ -57,15 +57,6 @@ def check(course: dict[str, float], accuracies: dict[str, pd.Series], settings: 
             if value < floor:
                 failures.append(f"{name}: seed {seed}: test accuracy {value:.4f} is below the floor {floor:.4f}")
     return report, failures
-
-
-def declared_path(key: str, pipeline: Path = Path("dvc.yaml")) -> Path:
-    """A path as dvc.yaml declares it under `vars: paths`, the one place every path is written."""
-    try:
-        declared = yaml.safe_load(pipeline.read_text())
-        return Path(next(block["paths"][key] for block in declared["vars"] if "paths" in block))
-    except (OSError, yaml.YAMLError, KeyError, TypeError, StopIteration) as error:
-        raise PipelineError(f"{pipeline}: no path `paths.{key}` under `vars` ({type(error).__name__})") from None
 
 
 def main() -> None:

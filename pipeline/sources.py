@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.cli import declared_path
 from pipeline.errors import PipelineError
 from pipeline.fashion_mnist import FILES, IdxFile
 from pipeline.idx import decompress
@@ -120,7 +121,7 @@ def local_copy(directories: Sequence[Path]) -> Path | None:
 
 if __name__ == "__main__":
     # `python -m pipeline.sources`: exit 0 if a verified local copy exists (used by the Makefile).
-    candidates = [Path("data/raw")] + [Path(source.location) for source in default_sources() if not source.is_url]
+    candidates = [declared_path("raw")] + [Path(s.location) for s in default_sources() if not s.is_url]
     found = local_copy(candidates)
     print(f"Fashion-MNIST: verified copy in {found}" if found else "Fashion-MNIST: no verified local copy")
     raise SystemExit(0 if found else 1)

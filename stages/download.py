@@ -1,7 +1,7 @@
-"""Stage `download`: the four Fashion-MNIST IDX files, verified, into data/raw/.
+"""Stage `download`: the four Fashion-MNIST IDX files, verified, into <out>/.
 
 Each file comes from the first source holding a copy whose payload has the expected
-SHA-256. It is written re-gzipped with a fixed header (no timestamp), so data/raw/ has
+SHA-256. It is written re-gzipped with a fixed header (no timestamp), so <out>/ has
 the same bytes whichever mirror it came from, and through a temporary name, so the
 directory never holds a partial or unverified file.
 """

@@ -1,4 +1,4 @@
-"""Stage `explain`: reports/figures/convolution_explained.png, convolution and pooling by hand.
+"""Stage `explain`: <out>, a PNG of convolution and pooling by hand.
 
 The course lab's three 3x3 filters are applied to Fashion-MNIST test images with the
 NumPy cross-correlation of pipeline.convolution (negative responses clamped to 0, as the

@@ -1,6 +1,6 @@
 """Stage `figures@<model>`: what one trained model sees and gets wrong, as PNGs.
 
-The model is the run of the first seed in `seeds`. Into <out-dir>/<model>/ (reports/figures/<model>/):
+The model is the run of the first seed in `seeds`. Into <out-dir>/<model>/:
 - activations.png: the source's grid, one row per chosen test image, one column per
   convolution or pooling layer, one feature map (channel) of each, `inferno`;
 - first_conv_channels.png: every feature map of the first convolution for one image;

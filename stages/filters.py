@@ -20,8 +20,8 @@ from pipeline.arrays import load_split
 from pipeline.cli import parse_arguments
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.names import named_path, seed_path
-from pipeline.outputs import SUMMARY_TABLE
+from pipeline.names import seed_path
+from pipeline.outputs import SUMMARY_TABLE, filter_grid_file
 from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, model_names, seeds, threads
 from pipeline.plotting import IMAGE_CMAP, blank, plt, save
 from pipeline.shapes import ReceptiveField, crop, receptive_fields
@@ -134,7 +134,7 @@ def main() -> None:
         for model_name, layer in pairs:
             if model_name == name:
                 figure, layer_rows = explain_layer(model, name, layer, fields[layer], images, labels, insight.patches)
-                save(figure, named_path(args.out_dir, f"{name}_{layer}", ".png"))
+                save(figure, args.out_dir / filter_grid_file(name, layer))
                 rows += layer_rows
         print(f"{name}: filter grids written", flush=True)
     pd.DataFrame(rows).to_csv(args.out_dir / SUMMARY_TABLE, index=False, float_format="%.4f")

@@ -1,7 +1,7 @@
-"""Stage `front_page`: reports/README.md, the one page that shows every result.
+"""Stage `front_page`: <out>, the one page that shows every result.
 
 It stitches together what the other stages made: the comparison table, the overfitting
-study (reports/overfitting.md, included as it is), the convolution explainer, the
+study (<study-page>, included as it is), the convolution explainer, the
 output-size formula with a worked example, and per model its shape table, figures and
 most frequent confusion, each figure with a sentence on what to look for.
 Every file it reads or links comes from its command line; links are relative to the page, so
@@ -32,6 +32,7 @@ from pipeline.outputs import (
     SUMMARY_TABLE,
     TEMPLATES,
     TEMPLATES_SUMMARY,
+    filter_grid_file,
 )
 from pipeline.params import insight_settings, load_params, model_names, report_settings, seeds
 
@@ -224,7 +225,7 @@ def filters_part(filters: Path, page: Path, focus: str) -> list[str]:
     focus_layers = summary[summary["model"] == focus].groupby("layer", sort=False)
     counts = []
     for layer, group in focus_layers:
-        lines += [f"![{focus} {layer}: top test patches per filter]({grids}{focus}_{layer}.png)", ""]
+        lines += [f"![{focus} {layer}: top test patches per filter]({grids}{filter_grid_file(focus, layer)})", ""]
         majority = group["patches"].iloc[0] // 2 + 1
         counts.append((layer, int((group["top_class_patches"] >= majority).sum()), len(group),
                        int(group["field"].iloc[0]), majority))  # fmt: skip
@@ -244,7 +245,7 @@ def filters_part(filters: Path, page: Path, focus: str) -> list[str]:
                 " specific to one class."
             )
         lines.append("")
-    others = [f"[`{model}` `{layer}`]({grids}{model}_{layer}.png)"
+    others = [f"[`{model}` `{layer}`]({grids}{filter_grid_file(model, layer)})"
               for (model, layer), _ in summary.groupby(["model", "layer"], sort=False) if model != focus]  # fmt: skip
     if others:
         lines += [f"The first convolution of every other CNN: {' · '.join(others)}.", ""]

@@ -1,13 +1,13 @@
 """Stage `overfitting_report`: the overfitting study's curves, table and conclusions, over seeds.
 
 Reads each variant's per-epoch histories, per-seed test figures and test predictions and writes
-- reports/figures/overfitting/<variant>.png: training against validation loss and
+- <figures>/<variant>.png: training against validation loss and
   accuracy per epoch (the first seed), the epoch of minimum validation loss marked;
-- reports/figures/overfitting/overlay.png: every variant on shared axes (the first seed);
-- reports/overfitting/curves.csv: the same curves in long form, for `dvc plots show`;
-- reports/overfitting/statistics.csv: each variant's figures over the seeds;
-- reports/overfitting/comparisons.csv: each remedy against the base, with 95% intervals;
-- reports/overfitting.md: the table and what it shows, which the front page includes.
+- <figures>/overlay.png: every variant on shared axes (the first seed);
+- <curves>: the same curves in long form, for `dvc plots show`;
+- <statistics>: each variant's figures over the seeds;
+- <comparisons>: each remedy against the base, with 95% intervals;
+- <out>: the table and what it shows, which the front page includes.
 """
 
 from pathlib import Path

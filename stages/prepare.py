@@ -1,4 +1,4 @@
-"""Stage `prepare`: data/raw/ -> data/prepared/, model-ready arrays and a data summary.
+"""Stage `prepare`: <raw>/ -> <out>/, model-ready arrays, and <summary>, a data summary.
 
 Pixels are scaled to [0, 1] as float32 and shaped (N, 28, 28, 1); labels stay uint8.
 A stratified, seeded share of the training set is held out for validation (and, for
@@ -69,7 +69,7 @@ def scale(images: np.ndarray) -> np.ndarray:
 
 
 def summarize(splits: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
-    """Counts per class and pixel statistics of each split, for reports/data.json."""
+    """Counts per class and pixel statistics of each split, for the data summary."""
     summary = {}
     for name, (images, labels) in splits.items():
         counts = np.bincount(labels, minlength=len(CLASS_NAMES))

@@ -1,6 +1,6 @@
 """Stage `shapes@<model>`: the model's output-shape table, by formula and as Keras reports it.
 
-Writes reports/shapes/<model>.md and .csv: per layer the input shape, window, stride,
+Writes <out-dir>/<model>.md and .csv: per layer the input shape, window, stride,
 padding, the output shape by O = floor((i - f + 2p) / s) + 1, the parameters by formula
 (conv (f*f*c_in + 1) * c_out, dense (n_in + 1) * n_out), Keras's figures, and whether
 they agree. A disagreement fails the stage and writes nothing.
