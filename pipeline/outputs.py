@@ -14,13 +14,6 @@ CONFUSION = "confusion.png"
 MISCLASSIFIED = "misclassified.png"
 # insight: gradcam/ (and a folder per CNN), filters/, templates/, feature_space/
 SUMMARY_TABLE = "summary.csv"
-
-
-def filter_grid_file(model: str, layer: str) -> str:
-    """The filters stage's grid of one convolution (names checked by params.py)."""
-    return f"{model}_{layer}.png"
-
-
 CAM_ACTIVATION_IMAGES = "activation_images.png"
 CAM_CONFUSED = "confused.png"
 CAM_CLASS_AVERAGE = "class_average.png"
@@ -30,3 +23,8 @@ PROJECTION = "projection.png"
 SEPARABILITY = "separability.csv"
 # the overfitting study's figures/
 OVERLAY = "overlay.png"
+
+
+def filter_grid_file(model: str, layer: str) -> str:
+    """The filters stage's grid of one convolution (names checked by params.py)."""
+    return f"{model}_{layer}.png"
