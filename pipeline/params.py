@@ -380,6 +380,11 @@ def load_params(path: Path = PARAMS_FILE) -> dict:
         raise PipelineError(f"{path}: not valid YAML ({type(error).__name__})") from None
     if not isinstance(params, dict):
         raise PipelineError(f"{path}: expected a mapping of parameters at the top level")
+    unknown = [key_text(key) for key in params if key not in SCHEMA]  # a misspelt section is not ignored
+    if unknown:
+        more = len(unknown) - MAX_LISTED
+        listed = ", ".join(unknown[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
+        raise PipelineError(f"{path}: unknown key(s) {listed} (expected {', '.join(SCHEMA)})")
     check_model_names(params)
     return params
 

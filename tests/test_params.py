@@ -196,6 +196,14 @@ def test_study_variant_names_are_checked_too(tmp_path):
         load_params(tmp_path / "params.yaml")
 
 
+def test_a_misspelt_top_level_key_is_refused_not_ignored(tmp_path):
+    params = with_change(lambda p: p.update(threds=2, **{"../x": 1}))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    with pytest.raises(PipelineError) as error:
+        load_params(tmp_path / "params.yaml")
+    assert "params.yaml: unknown key(s) threds, '../x' (expected seed, seeds, threads," in str(error.value)
+
+
 def test_no_models_is_one_clear_error(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(with_change(lambda p: p.update(models={})), sort_keys=False))
     with pytest.raises(PipelineError, match=r"params.yaml: models: declares no model"):
@@ -290,10 +298,9 @@ def test_numbers_are_read_as_dvc_writes_them(tmp_path):
     assert model_config(load_params(tmp_path / "params.yaml"), "cnn_16").learning_rate == 1e-05
 
 
-BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
-    for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
-)
+BILLION_LAUGHS = "seed: [&a [x, x, x, x, x, x, x, x, x], " + ", ".join(
+    f"&{name} [{', '.join([f'*{previous}'] * 9)}]" for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
+) + "]\n"
 
 
 @pytest.mark.parametrize(
@@ -305,8 +312,8 @@ BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
         ("seed: " + "9" * 5000 + "\n", "not valid YAML (ValueError)"),
         ("seed: 4294967296\nmodels: {dnn: {}}\n", "seed: must be in [0, 4.29497e+09]"),
         (
-            BILLION_LAUGHS + "seed: *i\nmodels: {dnn: {}}\n",
-            "seed: expected an integer, got [[[...], [...]",
+            BILLION_LAUGHS + "models: {dnn: {}}\n",
+            "seed: expected an integer, got [['x', 'x', 'x', 'x', ...], [[...], [...]",
         ),
         ("models: {overfitting: {}}\n", "models.overfitting: 'overfitting' is reserved"),
         (
