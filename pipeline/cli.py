@@ -6,6 +6,7 @@ no stage has a path of its own. An option that several stages take is described 
 
 import argparse
 import os
+import re
 from pathlib import Path
 
 import yaml
@@ -49,11 +50,25 @@ def declared_path(key: str, pipeline: Path = Path("dvc.yaml")) -> Path:
     `make bench`); stages get theirs on the command line."""
     try:
         declared = yaml.safe_load(pipeline.read_text())
-        return Path(next(block["paths"][key] for block in declared["vars"] if "paths" in block))
-    except (OSError, yaml.YAMLError, KeyError, TypeError, StopIteration) as error:
+        blocks = [block for block in declared["vars"] if isinstance(block, dict) and "paths" in block]
+        return Path(blocks[0]["paths"][key])
+    except (OSError, yaml.YAMLError, KeyError, TypeError, IndexError) as error:
         raise PipelineError(f"{pipeline}: no path `paths.{key}` under `vars` ({type(error).__name__})") from None
 
 
 def link(path: Path, page: Path) -> str:
     """A Markdown link target for `path` from `page`: relative, so the page reads wherever it is."""
     return Path(os.path.relpath(path, page.parent)).as_posix() + ("/" if path.is_dir() else "")
+
+
+def rebased(text: str, written_for: Path, page: Path) -> str:
+    """Markdown written for one page, its relative links made to work from another (which includes it)."""
+
+    def rebase(match: re.Match) -> str:
+        target = match[2]
+        if re.match(r"[a-z]+:|#|/", target):
+            return match[0]
+        moved = os.path.relpath(os.path.join(written_for.parent, target), page.parent)
+        return f"{match[1]}{Path(moved).as_posix()}{'/' if target.endswith('/') else ''})"
+
+    return re.sub(r"(\]\()([^)\s]+)\)", rebase, text)

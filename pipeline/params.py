@@ -382,9 +382,7 @@ def load_params(path: Path = PARAMS_FILE) -> dict:
         raise PipelineError(f"{path}: expected a mapping of parameters at the top level")
     unknown = [key_text(key) for key in params if key not in SCHEMA]  # a misspelt section is not ignored
     if unknown:
-        more = len(unknown) - MAX_LISTED
-        listed = ", ".join(unknown[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
-        raise PipelineError(f"{path}: unknown key(s) {listed} (expected {', '.join(SCHEMA)})")
+        raise PipelineError(f"{path}: unknown key(s) {listing(unknown)} (expected {', '.join(SCHEMA)})")
     check_model_names(params)
     return params
 
@@ -427,12 +425,19 @@ def model_names(params: dict, study: str | None = None) -> list[str]:
     return list(typed(mapping(params, study).get("models"), dict, f"{study}.models"))
 
 
+def listing(names: list[str]) -> str:
+    """Names for an error line: the first MAX_LISTED, then how many more (a file may declare thousands)."""
+    more = len(names) - MAX_LISTED
+    return ", ".join(names[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
+
+
 def declared_models(params: dict, named: dict[str, object], problems: Problems) -> None:
     """Names (by their key path) that must be models declared under `models`."""
     known = model_names(params)
+    declared = set(known)
     for key, name in named.items():
-        if not isinstance(name, str) or name not in known:
-            problems.add(key, f"no such model {quote(name)} (known: {', '.join(known)})")
+        if not isinstance(name, str) or name not in declared:
+            problems.add(key, f"no such model {quote(name)} (known: {listing(known)})")
 
 
 def insight_settings(params: dict) -> InsightSettings:
@@ -509,7 +514,7 @@ def declarations(params: dict, name: str, study: str | None) -> dict[str, dict]:
         defaults = SCHEMA[study].items["defaults"].default
         blocks[f"{study}.defaults"] = typed(params[study].get("defaults", defaults), dict, f"{study}.defaults")
     if name not in models:
-        raise fail(prefix, f"no model named {quote(name)} (known: {', '.join(models)})")
+        raise fail(prefix, f"no model named {quote(name)} (known: {listing(list(models))})")
     blocks[f"{prefix}.{name}"] = typed(models[name], dict, f"{prefix}.{name}")
     return blocks
 

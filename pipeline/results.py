@@ -43,17 +43,20 @@ def read_metrics(path: Path) -> dict:
     return metrics
 
 
-PLAN_KEYS = ("batch_size", "learning_rate", "precision", "replicas", "steps_per_execution")
+PLAN_KEYS = {"batch_size": int, "learning_rate": float, "precision": str, "replicas": int, "steps_per_execution": int}
 
 
 def read_plan(path: Path) -> dict:
-    """The plan a model was trained with, as the train stage wrote it beside the model."""
+    """The plan a model was trained with (pipeline.training.Plan), as the train stage wrote it beside the model."""
     try:
         plan = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise PipelineError(f"{path}: cannot read the training plan ({error}); run `dvc repro`") from None
-    if not isinstance(plan, dict) or set(plan) != set(PLAN_KEYS):
-        raise PipelineError(f"{path}: expected the training plan's {', '.join(PLAN_KEYS)}; run `dvc repro`")
+    valid = isinstance(plan, dict) and set(plan) == set(PLAN_KEYS)
+    valid = valid and all(type(plan[key]) is kind and (kind is str or plan[key] > 0) for key, kind in PLAN_KEYS.items())
+    if not valid:
+        expected = ", ".join(f"{key} ({kind.__name__})" for key, kind in PLAN_KEYS.items())
+        raise PipelineError(f"{path}: expected the training plan's {expected}, numbers above 0; run `dvc repro`")
     return plan
 
 

@@ -227,7 +227,7 @@ def render(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, d
             "of freedom). *Source* columns are the single 5-epoch runs reported in the course note;",
             "*source in CI* says whether the course's test accuracy lies inside this pipeline's interval.",
             "Validation accuracy is on the images held out of the training set (`data.validation_fraction`).",
-            "Training speed is in [`performance.md`](performance.md).",
+            f"Training speed is in [`{Path(links['performance']).name}`]({links['performance']}).",
             "",
             markdown_table(table, left=2),
             "",
@@ -271,6 +271,7 @@ def main() -> None:
         __doc__, "seeds_dir", "metrics_dir", "history_dir", "predictions_dir", "out", summary="the results in brief",
         statistics="every figure's spread (CSV)", comparisons="the comparisons (CSV)",
         curves="the curves table (CSV)", confusion="the confusion counts table (CSV)",
+        performance="the speed report that `make bench` writes, linked",
     )  # fmt: skip
     params = load_params()
     names, seed_list = model_names(params), seeds(params)
@@ -284,7 +285,7 @@ def main() -> None:
     correct = {name: [np.equal(*predictions[name, seed]) for seed in seed_list] for name in names}
     counts = confusion_counts(predictions)
     compared = model_comparisons(params, per_seed, correct)
-    raw = ("metrics_dir", "seeds_dir", "statistics", "comparisons", "history_dir", "curves", "confusion")
+    raw = ("metrics_dir", "seeds_dir", "statistics", "comparisons", "history_dir", "curves", "confusion", "performance")
     links = {key: link(getattr(args, key), args.out) for key in raw}
     args.out.write_text(render(params, per_seed, metrics, counts, compared, links))
     args.summary.write_text(summary(params, per_seed, compared))

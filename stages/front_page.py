@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.cli import link, parse_arguments
+from pipeline.cli import link, parse_arguments, rebased
 from pipeline.errors import PipelineError, run
 from pipeline.names import named_path
 from pipeline.outputs import (
@@ -329,8 +329,8 @@ def front_page(args: Namespace, names: list[str], channel: int, shown_seed: int,
         "",
     ]
     sections = [
-        comparison_section(read(args.models_page)),
-        read(args.study_page),
+        comparison_section(rebased(read(args.models_page), args.models_page, args.out)),
+        rebased(read(args.study_page), args.study_page, args.out),
         "## Convolution and pooling, by hand",
         "",
         f"![The course's 3x3 filters on test images, then 2x2 max pooling]({link(args.explained, args.out)})",

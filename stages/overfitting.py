@@ -214,8 +214,8 @@ def conclusions(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[
 
 
 def markdown(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str, bool], epochs: int,
-             fraction: float, first_seed: int, links: dict[str, str]) -> str:  # fmt: skip
-    """The study's page; `links` are its figures folder and raw tables, relative to the page."""
+             fraction: float, first_seed: int, curves: dict[str, str], links: dict[str, str]) -> str:  # fmt: skip
+    """The study's page; `curves` links each variant's figure, `links` the overlay and the raw tables."""
     groups = runs.groupby("variant", sort=False)
     shown = pd.DataFrame(
         {
@@ -232,7 +232,7 @@ def markdown(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str
     )
     shown.index.name = "variant"
     names = list(groups.groups)
-    figures = [f"![{name}: training and validation curves]({links['figures']}{name}.png)" for name in names]
+    figures = [f"![{name}: training and validation curves]({curves[name]})" for name in names]
     n = runs["seed"].nunique()
     return "\n".join(
         [
@@ -256,7 +256,7 @@ def markdown(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str
             "",
             f"The figures show the first seed ({first_seed}).",
             "",
-            f"![Every variant's training and validation curves]({links['figures']}{OVERLAY})",
+            f"![Every variant's training and validation curves]({links['overlay']})",
             "",
             *(line for figure in figures for line in (figure, "")),
             f"Raw figures: [`{Path(links['statistics']).name}`]({links['statistics']}) (each variant over its seeds),"
@@ -295,8 +295,9 @@ def main() -> None:
 
     first = {name: histories[name, seed_list[0]] for name in names}
     best_epochs = {name: int(history.loc[history["val_loss"].idxmin(), "epoch"]) for name, history in first.items()}
+    figures = {name: named_path(args.figures, name, ".png") for name in names}
     for name, history in first.items():
-        save(curve_figure(name, history, best_epochs[name]), named_path(args.figures, name, ".png"))
+        save(curve_figure(name, history, best_epochs[name]), figures[name])
     save(overlay_figure(first, best_epochs), args.figures / OVERLAY)
     for path in (args.curves, args.statistics, args.comparisons):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -305,9 +306,11 @@ def main() -> None:
     compared.assign(mcnemar_p=compared["mcnemar_p"].map(p_text)).to_csv(args.comparisons, index=False,
                                                                          float_format="%.4f")  # fmt: skip
     base = configs[BASE]
-    links = {key: link(getattr(args, key), args.out) for key in ("figures", "statistics", "comparisons", "curves")}
-    links["history"] = link(args.history_dir, args.out)
-    page = markdown(runs, compared, restores_best, base.epochs, base.train_fraction, seed_list[0], links)
+    curves = {name: link(path, args.out) for name, path in figures.items()}
+    paths = {key: getattr(args, key) for key in ("statistics", "comparisons", "curves")}
+    paths |= {"history": args.history_dir, "overlay": args.figures / OVERLAY}
+    links = {key: link(path, args.out) for key, path in paths.items()}
+    page = markdown(runs, compared, restores_best, base.epochs, base.train_fraction, seed_list[0], curves, links)
     args.out.write_text(page + "\n")
     print(compared[["variant", "verdict", "gap_verdict"]].to_string(index=False))
 

@@ -60,8 +60,11 @@ def train_seed(
     except PipelineError:
         partial_history.unlink(missing_ok=True)
         raise
+    plan_path = model_path.with_name(model_path.stem + PLAN_SUFFIX)
+    partial_plan = plan_path.with_name(".partial." + plan_path.name)
+    partial_plan.write_text(json.dumps(asdict(plan), indent=2) + "\n")
+    os.replace(partial_plan, plan_path)  # before the model: a model in place always has its plan
     save_model(model, model_path)
-    model_path.with_name(model_path.stem + PLAN_SUFFIX).write_text(json.dumps(asdict(plan), indent=2) + "\n")
     os.replace(partial_history, history_path)
 
 

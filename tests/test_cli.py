@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import link, parse_arguments
+from pipeline.cli import declared_path, link, parse_arguments, rebased
 from pipeline.errors import PipelineError
 
 
@@ -32,3 +32,19 @@ def test_links_are_relative_to_the_page_and_folders_end_in_a_slash(tmp_path):
     assert link(tmp_path / "reports" / "figures", page) == "figures/"
     assert link(tmp_path / "reports" / "figures" / "a.png", page) == "figures/a.png"
     assert link(tmp_path / "README.md", page) == "../README.md"
+
+
+def test_an_included_page_keeps_working_links_wherever_it_was_written():
+    """The front page includes models.md and overfitting.md: their links are rebased onto it."""
+    text = "[m](../metrics/) ![c](figures/a.png) [w](https://example.org/x) [s](#results) [r](../../README.md)"
+    moved = rebased(text, Path("reports/pages/models.md"), Path("reports/README.md"))
+    assert moved == "[m](metrics/) ![c](pages/figures/a.png) [w](https://example.org/x) [s](#results) [r](../README.md)"
+    assert rebased(text, Path("reports/models.md"), Path("reports/README.md")).startswith("[m](../metrics/)")
+
+
+def test_declared_paths_come_from_the_vars_mapping_named_paths(tmp_path):
+    pipeline = tmp_path / "dvc.yaml"
+    pipeline.write_text('vars:\n  - paths.yaml\n  - {paths: {seeds: moved/seeds}}\nstages: {}\n')
+    assert declared_path("seeds", pipeline) == Path("moved/seeds")
+    with pytest.raises(PipelineError, match=r"dvc.yaml: no path `paths.metrics` under `vars`"):
+        declared_path("metrics", pipeline)

@@ -104,9 +104,11 @@ def test_the_metrics_keep_each_seeds_training_plan_as_a_list(tmp_path):
     per_seed = pd.DataFrame({"test_accuracy": [0.9, 0.91], "train_accuracy": 0.95, "val_accuracy": 0.92})
     metrics = headline(per_seed, 1000, {0: read_plan(path), 1: plan})
     assert metrics["plan"] == [{"seed": 0, **plan}, {"seed": 1, **plan}]
-    path.write_text(json.dumps({**plan, "replicas": None} | {"extra": 1}))
-    with pytest.raises(PipelineError, match=r"seed_0.plan.json: expected the training plan's batch_size, "):
-        read_plan(path)
+    for broken in ({**plan, "extra": 1}, {**plan, "replicas": None}, {**plan, "batch_size": "32"},
+                   {**plan, "learning_rate": -0.1}, {**plan, "steps_per_execution": True}):  # fmt: skip
+        path.write_text(json.dumps(broken))
+        with pytest.raises(PipelineError, match=r"seed_0.plan.json: expected the training plan's batch_size \(int\), "):
+            read_plan(path)
     path.write_text("{")
     with pytest.raises(PipelineError, match=r"seed_0.plan.json: cannot read the training plan .*; run `dvc repro`"):
         read_plan(path)

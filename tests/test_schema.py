@@ -214,3 +214,39 @@ def flat_keys(keys: dict[str, Argument], prefix: str = "") -> list[str]:
 )
 def test_each_settings_class_has_a_field_per_key_of_its_section(settings, expected):
     assert [field.name for field in fields(settings)] == expected
+
+
+def comment_of(text: str, key: str) -> str:
+    """A key's line in params.yaml and the comment lines under it (deeper or aligned `#` lines)."""
+    lines = text.splitlines()
+    start = next(index for index, line in enumerate(lines) if re.match(rf"\s*{key}:", line))
+    block = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not re.match(r"\s+#", line):
+            break
+        block.append(line)
+    return "\n".join(block)
+
+
+def choice_problems(text: str) -> list[str]:
+    """Every choice of a setting with a fixed set of values that its params.yaml comment leaves out."""
+    settings = {"optimizer": TRAINING["optimizer"], **SCHEMA["training"].items}
+    settings |= {f"fast.{key}": argument for key, argument in SCHEMA["training"].items["fast"].items.items()}
+    problems = []
+    for key, argument in settings.items():
+        choices = getattr(argument.check, "choices", None)
+        if choices:
+            described = comment_of(text, key.split(".")[-1])
+            problems += [f"{key}: {choice} not mentioned" for choice in choices
+                         if not re.search(rf"\b{re.escape(choice)}\b", described)]  # fmt: skip
+    return problems
+
+
+def test_params_yaml_comments_name_every_choice_of_a_setting():
+    """`optimizer`, `training.profile`, `strategy` and `fast.precision`: a reader sees every accepted value."""
+    assert choice_problems((REPO / "params.yaml").read_text()) == []
+
+
+def test_the_choice_checker_finds_a_choice_the_comment_leaves_out():
+    text = (REPO / "params.yaml").read_text().replace("multi_worker: MultiWorkerMirroredStrategy", "cluster:")
+    assert choice_problems(text) == ["strategy: multi_worker not mentioned"]

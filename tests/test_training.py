@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import fields
 from pathlib import Path
 
 import keras
@@ -346,3 +347,10 @@ def test_a_worker_gets_its_tf_config():
 def test_a_train_fraction_that_leaves_fewer_images_than_classes_is_an_error():
     with pytest.raises(PipelineError, match=r"train_fraction 0.01 of 256 training images leaves 3; at least 10"):
         training.training_share(tiny_dataset(256), 0.01, seed=0)
+
+
+def test_the_plan_reader_expects_what_training_writes():
+    """pipeline.results reads the plan without importing TensorFlow, so it names the fields itself."""
+    from pipeline.results import PLAN_KEYS
+
+    assert {field.name: field.type for field in fields(training.Plan)} == PLAN_KEYS
