@@ -62,6 +62,7 @@ def train_seed(
         raise
     plan_path = model_path.with_name(model_path.stem + PLAN_SUFFIX)
     partial_plan = plan_path.with_name(".partial." + plan_path.name)
+    plan_path.parent.mkdir(parents=True, exist_ok=True)
     partial_plan.write_text(json.dumps(asdict(plan), indent=2) + "\n")
     os.replace(partial_plan, plan_path)  # before the model: a model in place always has its plan
     save_model(model, model_path)
