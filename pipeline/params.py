@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from pipeline.errors import PipelineError
-from pipeline.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_COUNT
+from pipeline.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_COUNT, TRAIN_COUNT
 from pipeline.layers import (
     LAYER_TYPES,
     QUOTED,
@@ -34,7 +34,9 @@ from pipeline.layers import (
     quote,
     within,
 )
+from pipeline.memory import MemoryEstimate, machine_memory, megabytes, training_memory
 from pipeline.names import NAME_RULE, is_valid_name
+from pipeline.shapes import parameter_count
 
 PARAMS_FILE = Path("params.yaml")
 INPUT_SHAPE = (IMAGE_SIDE, IMAGE_SIDE, 1)
@@ -46,6 +48,8 @@ MIN_SUBSET = 10 * len(CLASS_NAMES)  # images: ten of each class
 MAX_SEEDS = 100
 FOLDS = 5  # the feature space's k-nearest-neighbour score is cross-validated over this many folds
 STUDIES = ("overfitting",)
+STUDY_BASE = "base"  # the overfitting study's variant that every remedy is compared with
+FEATURE_TYPES = ("conv", "maxpool")  # the layers whose outputs are feature maps
 TYPE_NAMES = {int: "an integer", float: "a finite number", str: "a string", list: "a list", dict: "a mapping"}
 MAX_LISTED = 10  # problems in one error line; a hostile file may have thousands
 
@@ -414,8 +418,25 @@ def data_settings(params: dict) -> DataSettings:
 
 
 def report_settings(params: dict) -> ReportSettings:
-    """`report`: which test images and feature map the figures in reports/ show."""
-    return ReportSettings(**checked_setting(params, "report"))
+    """`report`: which test images and feature map the figures in reports/ show.
+
+    The feature map must be a channel of every model's convolutions and pooling (their
+    activations are drawn), checked here rather than after the models have trained.
+    """
+    problems = Problems()
+    report = setting(params, "report", problems) or {}
+    channel = report.get("activation_channel")
+    if channel is not None:
+        for name in model_names(params):
+            narrowest = min(feature_channels(model_config(params, name)), default=None)
+            if narrowest is not None and channel >= narrowest:
+                problems.add(
+                    "report.activation_channel",
+                    f"{channel} is not a channel of models.{name}, whose narrowest convolution or pooling output"
+                    f" has {narrowest} channels",
+                )
+    problems.raise_any()
+    return ReportSettings(**report)
 
 
 def model_names(params: dict, study: str | None = None) -> list[str]:
@@ -457,9 +478,31 @@ def insight_settings(params: dict) -> InsightSettings:
         problems.add("insight.neighbours", f"too many for the {fold} images of a training fold")
     named = {key: insight[key] for key in ("every_layer_of", "templates_of", "kernels_of") if key in insight}
     named |= {f"projected[{index}]": name for index, name in enumerate(projected)}
+    before = len(problems.found)
     declared_models(params, {f"insight.{key}": name for key, name in named.items()}, problems)
+    if len(problems.found) == before:
+        insight_layers(params, insight, problems)
     problems.raise_any()
     return InsightSettings(**{**insight, "projected": projected})
+
+
+def insight_layers(params: dict, insight: dict, problems: Problems) -> None:
+    """The layers the insight figures draw must be there: a dense layer straight on the pixels
+    for `templates_of`, a convolution for `kernels_of` and `every_layer_of`."""
+    if "templates_of" in insight:
+        config = model_config(params, insight["templates_of"])
+        dense = first_of(config, "dense")
+        if dense is None:
+            problems.add("insight.templates_of", f"models.{config.name} has no dense layer to draw")
+        elif any(layer["type"] in FEATURE_TYPES for layer in config.layers[: config.layers.index(dense)]):
+            problems.add(
+                "insight.templates_of",
+                f"models.{config.name} has convolutions or pooling before its first dense layer, whose weights are"
+                " then not over the image's pixels",
+            )
+    for key in ("kernels_of", "every_layer_of"):
+        if key in insight and first_of(model_config(params, insight[key]), "conv") is None:
+            problems.add(f"insight.{key}", f"models.{insight[key]} has no convolution to draw")
 
 
 def layer_specs(declared: object, key: str, problems: Problems) -> list[dict]:
@@ -500,6 +543,69 @@ def check_shapes(layers: list[dict], keys: list[str], problems: Problems) -> Non
     last, key = layers[-1], keys[-1]
     if last["type"] != "dense" or last["units"] != len(CLASS_NAMES) or last["activation"] != "softmax":
         problems.add(key, f"the last layer must be a dense layer of {len(CLASS_NAMES)} units with softmax")
+
+
+def feature_channels(config: ModelConfig) -> list[int]:
+    """The channels of every convolution's and pooling's output, from the shape arithmetic."""
+    channels, shape = [], INPUT_SHAPE
+    for layer in config.layers:
+        shape = layer_output_shape(layer, shape)
+        if layer["type"] in FEATURE_TYPES:
+            channels.append(shape[-1])
+    return channels
+
+
+def first_of(config: ModelConfig, kind: str) -> dict | None:
+    """The model's first layer of a type, or None."""
+    return next((layer for layer in config.layers if layer["type"] == kind), None)
+
+
+def training_images(params: dict) -> tuple[int, int]:
+    """How many images `prepare` leaves for training and for validation (data.subset and
+    data.validation_fraction, as pipeline/arrays.py's stratified samples count them)."""
+    settings = data_settings(params)
+    total = settings.subset or TRAIN_COUNT
+    validation = round(settings.validation_fraction * total)
+    return total - validation, validation
+
+
+def memory_estimate(params: dict, config: ModelConfig) -> MemoryEstimate:
+    """A training process's memory for this model and its settings (pipeline/memory.py)."""
+    train, validation = training_images(params)
+    shares = round(config.train_fraction * train) if config.train_fraction < 1 else 0  # training_share's copy
+    settings = training_settings(params)
+    batch = config.batch_size * (settings.fast_batch_multiplier if settings.profile == "fast" else 1)
+    shape, parameters, values = INPUT_SHAPE, 0, math.prod(INPUT_SHAPE)
+    for layer in config.layers:
+        parameters += parameter_count(layer, shape)
+        shape = layer_output_shape(layer, shape)
+        values += math.prod(shape)
+    return training_memory(parameters, values, config.optimizer, batch, train + validation + shares)
+
+
+def check_resources(params: dict, config: ModelConfig, where: str, batch_key: str) -> None:
+    """Refuse, before anything trains, a batch larger than the training images and a model whose
+    training cannot fit in this machine's memory (the estimate against what the machine has)."""
+    train = training_images(params)[0]
+    images = round(config.train_fraction * train) if config.train_fraction < 1 else train
+    if config.batch_size > images:
+        raise fail(batch_key, f"{config.batch_size:,} is more than the {images:,} training images")
+    estimate = memory_estimate(params, config)
+    if estimate.total > machine_memory():
+        raise fail(
+            where,
+            f"training needs about {megabytes(estimate.total)} per process ({estimate.parameters:,} parameters, batches"
+            f" of {estimate.batch_size:,}), more than this machine's {megabytes(machine_memory())}",
+        )
+
+
+def describe_memory(estimate: MemoryEstimate) -> str:
+    """What the estimate is made of, for an error line and the shape tables."""
+    return (
+        f"{estimate.parameters:,} parameters: weights, gradients and optimizer {megabytes(estimate.weights)};"
+        f" activations of a batch of {estimate.batch_size:,} {megabytes(estimate.activations)};"
+        f" images {megabytes(estimate.data)}; TensorFlow {megabytes(estimate.runtime)}"
+    )
 
 
 def declarations(params: dict, name: str, study: str | None) -> dict[str, dict]:
@@ -557,7 +663,9 @@ def model_config(params: dict, name: str, study: str | None = None) -> ModelConf
         else:
             problems.add(f"{list(blocks)[-1]}.layers", "the model has no layers")
     problems.raise_any()
-    return ModelConfig(name=name, layers=tuple(layers), head_size=head_size, **settings)
+    config = ModelConfig(name=name, layers=tuple(layers), head_size=head_size, **settings)
+    check_resources(params, config, list(blocks)[-1], f"{merged['batch_size'][0]}.batch_size")
+    return config
 
 
 def training_settings(params: dict) -> TrainingSettings:
@@ -595,3 +703,36 @@ def reference_accuracies(params: dict) -> dict[str, dict]:
     declared_models(params, {f"reference.{key_text(name)}": name for name in reference}, problems)
     problems.raise_any()
     return reference
+
+
+def study_variants(params: dict, study: str = "overfitting") -> list[str]:
+    """A study's variants, in their order; the study compares every remedy with its `base`."""
+    names = model_names(params, study)
+    if STUDY_BASE not in names:
+        raise fail(f"{study}.models", f"needs a `{STUDY_BASE}` variant to compare the remedies with")
+    return names
+
+
+def check_everything(params: dict) -> None:
+    """Every rule of params.yaml, for every model of every study, as one error line.
+
+    Run by every training stage before it loads any data, so that no model trains for
+    minutes and is then refused by a report stage.
+    """
+    problems = Problems()
+    checks: list[Callable[[], object]] = [
+        lambda: seed(params), lambda: seeds(params), lambda: threads(params), lambda: data_settings(params),
+        lambda: training_settings(params), lambda: gate_settings(params), lambda: comparisons(params),
+        lambda: reference_accuracies(params), lambda: report_settings(params), lambda: insight_settings(params),
+        *(lambda study=study: study_variants(params, study) for study in STUDIES),
+    ]  # fmt: skip
+    for study in (None, *STUDIES):
+        names = model_names(params, study)
+        checks += [lambda name=name, study=study: model_config(params, name, study) for name in names]
+    for check in checks:
+        try:
+            check()
+        except PipelineError as error:
+            if str(error).removeprefix(f"{PARAMS_FILE}: ") not in problems.found:
+                problems.add_error(error)
+    problems.raise_any()

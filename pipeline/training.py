@@ -193,13 +193,13 @@ def save_model(model: keras.Model, path: Path) -> None:
     metadata.json) and numbers objects shared between layers (the dtype policy) by their
     memory address; here the dates are fixed and the numbers renumbered 1, 2, ... in order
     of appearance, which keeps which layers share what. The file is written under a
-    temporary name and moved into place, so an interrupted save leaves no model behind.
+    temporary name and moved into place, so an interrupted or failed save leaves no file behind.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     saved = path.with_name(".saving." + path.name)
     partial = path.with_name(".partial." + path.name)
-    model.save(saved)
     try:
+        model.save(saved)
         with zipfile.ZipFile(saved) as source, zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as target:
             for name in sorted(source.namelist()):
                 content = source.read(name)
@@ -210,6 +210,9 @@ def save_model(model: keras.Model, path: Path) -> None:
                 if name == "config.json":
                     content = renumber_shared_objects(content)
                 target.writestr(zipfile.ZipInfo(name, ARCHIVE_DATE), content, zipfile.ZIP_DEFLATED)
+        os.replace(partial, path)
+    except OSError as error:  # a full disk, or the folder made read-only or removed meanwhile
+        raise PipelineError(f"{path}: cannot save the model ({error.strerror or error})") from None
     finally:
-        saved.unlink()
-    os.replace(partial, path)
+        saved.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)

@@ -15,14 +15,18 @@ memory; which process waits never changes a result.
 import fcntl
 import multiprocessing
 import os
+import signal
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from pipeline.errors import PipelineError
+from pipeline.memory import available_memory
 
 
 def cores() -> int:
@@ -30,15 +34,19 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def worker_count(jobs: int) -> int:
+def worker_count(jobs: int, memory_each: int = 0) -> int:
     """A worker per core; but every job at once while that is at most half again as many as cores.
+    Never more than the memory available now holds, at `memory_each` bytes a worker.
 
     Three seeds on two cores as two rounds would leave a core idle for the whole last round,
     a third of the time; three at once share the two cores and finish a quarter sooner (with
-    one thread each, sharing does not change a job's result).
+    one thread each, sharing does not change a job's result). Fewer workers at once is slower,
+    but the out-of-memory killer would end the stage.
     """
     available = cores()
-    return max(1, jobs if jobs <= available + available // 2 else available)
+    by_cores = jobs if jobs <= available + available // 2 else available
+    by_memory = available_memory() // memory_each if memory_each else by_cores
+    return max(1, min(by_cores, by_memory))
 
 
 def slot_count() -> int:
@@ -127,8 +135,47 @@ def exit_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def run_job(results: Connection, parent: int, threads_each: int | None, function: Callable, job: tuple) -> None:
+    """The body of a job's process: run it in its slots and send back ("ok", result) or ("error", error)."""
+    exit_with_parent(parent)
+    try:
+        outcome = ("ok", run_in_a_slot(threads_each, function, *job))
+    except Exception as error:  # raised again in the stage, which reports it
+        outcome = ("error", error)
+    results.send(outcome)
+    results.close()
+
+
+def death(label: str, process: BaseProcess) -> PipelineError:
+    """What to say of a job's process that ended without sending its outcome.
+
+    The kernel's out-of-memory killer sends SIGKILL, so that signal is the usual sign of it.
+    """
+    process.join(5)
+    code = process.exitcode
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+        hint = "; out of memory?" if -code == signal.SIGKILL else ""
+        return PipelineError(f"{label}: the training process was killed ({name}){hint}")
+    return PipelineError(f"{label}: the training process exited with status {code} before it finished")
+
+
+def stop(process: BaseProcess) -> None:
+    """End a job's process: SIGTERM, then SIGKILL if it has not ended within five seconds."""
+    if process.is_alive():
+        process.terminate()
+        process.join(5)
+    if process.is_alive():
+        process.kill()
+    process.join()
+
+
 def run_side_by_side(
-    function: Callable, jobs: Sequence[tuple], workers: int, threads_each: int | None = 1
+    function: Callable,
+    jobs: Sequence[tuple],
+    workers: int,
+    threads_each: int | None = 1,
+    labels: Sequence[str] | None = None,
 ) -> list:
     """function(*job) for every job, `workers` at a time, results in the jobs' order.
 
@@ -137,24 +184,38 @@ def run_side_by_side(
     the next, so a job's result does not depend on which worker ran it or on what ran before.
     Each job holds a training slot for each of its `threads_each` threads while it runs (None: no
     slot, for the workers of a multi-worker cluster, which must all run at once).
-    The first job to fail stops the others at once; its error is raised here.
+    Every process is watched, not only its result: the first job to fail, or whose process ends
+    without a result (killed by a signal, the out-of-memory killer's SIGKILL included), stops the
+    others at once; its error is raised here, naming the job by its label.
     """
-    failed = threading.Event()
     context = multiprocessing.get_context("spawn")
-    pool = context.Pool(workers, initializer=exit_with_parent, initargs=(os.getpid(),), maxtasksperchild=1)
+    labels = list(labels or (f"job {index + 1}" for index in range(len(jobs))))
+    waiting, running, results = list(range(len(jobs))), {}, [None] * len(jobs)
     try:
-        pending = [
-            pool.apply_async(run_in_a_slot, (threads_each, function, *job), error_callback=lambda _: failed.set())
-            for job in jobs
-        ]
-        while not failed.is_set() and not all(result.ready() for result in pending):
-            failed.wait(0.5)
-        for result in pending:
-            if result.ready() and not result.successful():
-                result.get()  # raises the job's error
-        results = [result.get() for result in pending]
-        pool.close()
-        pool.join()
+        while waiting or running:
+            while waiting and len(running) < workers:
+                index = waiting.pop(0)
+                receiver, sender = context.Pipe(duplex=False)
+                process = context.Process(
+                    target=run_job, args=(sender, os.getpid(), threads_each, function, jobs[index]), daemon=True
+                )
+                process.start()
+                sender.close()  # only the job's process holds it: its end is the pipe's end
+                running[index] = (process, receiver)
+            wait([receiver for _, receiver in running.values()])  # an outcome, or a process that ended
+            for index, (process, receiver) in list(running.items()):
+                if not receiver.poll():
+                    continue
+                try:
+                    kind, value = receiver.recv()
+                except EOFError:
+                    raise death(labels[index], process) from None
+                if kind == "error":
+                    raise value
+                results[index] = value
+                process.join()
+                del running[index]
         return results
     finally:
-        pool.terminate()  # after a failure or an interruption: the other jobs stop at once
+        for process, _ in running.values():  # after a failure or an interruption: the others stop at once
+            stop(process)

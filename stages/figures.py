@@ -19,20 +19,11 @@ import pandas as pd
 
 from pipeline.arrays import load_split
 from pipeline.cli import parse_arguments
-from pipeline.errors import PipelineError, run
+from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.layers import layer_output_shape
 from pipeline.names import named_path, seed_path
 from pipeline.outputs import ACTIVATIONS, CONFUSION, FIRST_CONV_CHANNELS, FIRST_CONV_KERNELS, MISCLASSIFIED
-from pipeline.params import (
-    INPUT_SHAPE,
-    ModelConfig,
-    ReportSettings,
-    load_params,
-    model_config,
-    report_settings,
-    seeds,
-)
+from pipeline.params import ReportSettings, load_params, model_config, report_settings, seeds
 from pipeline.plotting import ACTIVATION_CMAP, IMAGE_CMAP, KERNEL_CMAP, blank, image_grid, plt, save
 from pipeline.results import read_predictions
 
@@ -42,16 +33,6 @@ FEATURE_LAYERS = ("Conv2D", "MaxPooling2D")
 def feature_layers(model) -> list:
     """The convolution and pooling layers, chosen by type so any architecture works."""
     return [layer for layer in model.layers if type(layer).__name__ in FEATURE_LAYERS]
-
-
-def feature_channels(config: ModelConfig) -> list[int]:
-    """The channels of every convolution's and pooling's output, from the shape arithmetic."""
-    channels, shape = [], INPUT_SHAPE
-    for layer in config.layers:
-        shape = layer_output_shape(layer, shape)
-        if layer["type"] in ("conv", "maxpool"):
-            channels.append(shape[-1])
-    return channels
 
 
 def feature_maps(model, layers: list, images: np.ndarray) -> list[np.ndarray]:
@@ -170,14 +151,8 @@ def main() -> None:
     args = parse_arguments(__doc__, "data", "models_dir", "predictions_dir", "out_dir", model=True)
     name = args.model
     params = load_params()
-    config = model_config(params, name)
-    settings, shown_seed = report_settings(params), seeds(params)[0]
-    narrowest = min(feature_channels(config), default=None)
-    if narrowest is not None and settings.activation_channel >= narrowest:
-        raise PipelineError(
-            f"params.yaml: report.activation_channel: {settings.activation_channel} is not a channel of "
-            f"models.{name}, whose narrowest convolution or pooling output has {narrowest} channels"
-        )
+    model_config(params, name)
+    settings, shown_seed = report_settings(params), seeds(params)[0]  # the channel fits every model
     out_dir = named_path(args.out_dir, name)  # never anything but the model's own folder
     shutil.rmtree(out_dir, ignore_errors=True)
 

@@ -20,13 +20,13 @@ from pipeline.cli import link, parse_arguments
 from pipeline.errors import PipelineError, run
 from pipeline.names import named_path, seed_path
 from pipeline.outputs import OVERLAY
-from pipeline.params import load_params, model_config, model_names, seeds
+from pipeline.params import STUDY_BASE, load_params, model_config, seeds, study_variants
 from pipeline.plotting import plt, save
 from pipeline.results import read_history, read_predictions, read_seeds
 from pipeline.statistics import Difference, comparison, difference, p_text, shares_data_order, summarize
 
 STUDY = "overfitting"
-BASE = "base"
+BASE = STUDY_BASE
 # What each variant of params.yaml changes, for the table; a variant not listed is "as declared".
 REMEDIES = {
     "base": "the source's CNN, long",
@@ -274,9 +274,7 @@ def main() -> None:
         comparisons="each remedy against the base (CSV)",
     )  # fmt: skip
     params = load_params()
-    names, seed_list = model_names(params, STUDY), seeds(params)
-    if BASE not in names:
-        raise PipelineError(f"params.yaml: {STUDY}.models: needs a `{BASE}` variant to compare the remedies with")
+    names, seed_list = study_variants(params, STUDY), seeds(params)
     configs = {name: model_config(params, name, STUDY) for name in names}
     histories = {
         (name, seed): read_study_history(seed_path(args.history_dir, name, seed, ".csv"))

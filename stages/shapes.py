@@ -3,7 +3,8 @@
 Writes <out-dir>/<model>.md and .csv: per layer the input shape, window, stride,
 padding, the output shape by O = floor((i - f + 2p) / s) + 1, the parameters by formula
 (conv (f*f*c_in + 1) * c_out, dense (n_in + 1) * n_out), Keras's figures, and whether
-they agree. A disagreement fails the stage and writes nothing.
+they agree, and the model's training memory as the train stage estimates it. A disagreement
+fails the stage and writes nothing.
 """
 
 import pandas as pd
@@ -11,8 +12,9 @@ import pandas as pd
 from pipeline.cli import parse_arguments
 from pipeline.errors import PipelineError, run
 from pipeline.layers import layer_output_shape
+from pipeline.memory import MemoryEstimate, megabytes
 from pipeline.names import named_path, remove_old
-from pipeline.params import INPUT_SHAPE, ModelConfig, load_params, model_config
+from pipeline.params import INPUT_SHAPE, ModelConfig, describe_memory, load_params, memory_estimate, model_config
 from pipeline.shapes import padding_amount, parameter_count
 
 
@@ -71,7 +73,15 @@ def shape_table(config: ModelConfig) -> pd.DataFrame:
     return table
 
 
-def render(name: str, table: pd.DataFrame) -> str:
+def memory_line(estimate: MemoryEstimate) -> str:
+    """The training memory estimate the train stage plans its workers with, and what it is made of."""
+    return (
+        f"Training it takes about {megabytes(estimate.total)} of memory per seed's process, estimated before it"
+        f" starts ({describe_memory(estimate)})."
+    )
+
+
+def render(name: str, table: pd.DataFrame, estimate: MemoryEstimate) -> str:
     """The table for a 1,000-pixel page: window, stride and padding in one column, and each
     figure once, since the stage fails before writing when formula and Keras disagree."""
     described = table["window"] + " /" + table["stride"] + " " + table["padding"]
@@ -97,6 +107,7 @@ def render(name: str, table: pd.DataFrame) -> str:
             " for a convolution, (n_in + 1)·n_out for a dense layer.",
             f"{int(table['parameters (Keras)'].sum()):,} parameters in all. Keras builds the same shapes and"
             " parameter counts (the stage checks every layer against it).",
+            memory_line(estimate),
             "",
         ]
     )
@@ -104,7 +115,9 @@ def render(name: str, table: pd.DataFrame) -> str:
 
 def main() -> None:
     args = parse_arguments(__doc__, "out_dir", model=True)
-    config = model_config(load_params(), args.model)
+    params = load_params()
+    config = model_config(params, args.model)
+    estimate = memory_estimate(params, config)
     csv_path, markdown_path = named_path(args.out_dir, args.model, ".csv"), named_path(args.out_dir, args.model, ".md")
     remove_old(csv_path, markdown_path)
     table = shape_table(config)
@@ -120,7 +133,7 @@ def main() -> None:
         )
     args.out_dir.mkdir(parents=True, exist_ok=True)
     table.to_csv(csv_path, index=False)
-    markdown_path.write_text(render(args.model, table))
+    markdown_path.write_text(render(args.model, table, estimate))
 
 
 if __name__ == "__main__":

@@ -18,19 +18,12 @@ import numpy as np
 
 from pipeline.arrays import load_split
 from pipeline.cli import parse_arguments
-from pipeline.errors import PipelineError, run
+from pipeline.errors import run
 from pipeline.layers import layer_output_shape
 from pipeline.names import seed_path
 from pipeline.outputs import TEMPLATES, TEMPLATES_SUMMARY
-from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, seeds, threads
+from pipeline.params import INPUT_SHAPE, first_of, insight_settings, load_params, model_config, seeds, threads
 from pipeline.plotting import KERNEL_CMAP, blank, plt, save
-
-
-def first_of(config, kind: str) -> dict:
-    layer = next((layer for layer in config.layers if layer["type"] == kind), None)
-    if layer is None:
-        raise PipelineError(f"params.yaml: insight: models.{config.name} has no {kind} layer to draw")
-    return layer
 
 
 def half_weight_pixels(weights: np.ndarray) -> int:
@@ -79,12 +72,7 @@ def main() -> None:
     params = load_params()
     insight, shown_seed = insight_settings(params), seeds(params)[0]
     dense_config, conv_config = model_config(params, insight.templates_of), model_config(params, insight.kernels_of)
-    dense_layer, conv_layer = first_of(dense_config, "dense"), first_of(conv_config, "conv")
-    if any(layer["type"] in ("conv", "maxpool") for layer in dense_config.layers):
-        raise PipelineError(
-            f"params.yaml: insight.templates_of: models.{dense_config.name} has convolutions or pooling before its"
-            " first dense layer, whose weights are then not over the image's pixels"
-        )
+    dense_layer, conv_layer = first_of(dense_config, "dense"), first_of(conv_config, "conv")  # checked to be there
     shutil.rmtree(args.out_dir, ignore_errors=True)
     args.out_dir.mkdir(parents=True)
 

@@ -2,13 +2,17 @@
 
 Each seed's model goes to <models-dir>/<model>/seed_<seed>.keras (Keras's native format), with
 the plan it was trained with (global batch, learning rate, precision, replicas) beside it in
-seed_<seed>.plan.json; its
-per-epoch loss, accuracy, validation loss and accuracy to <history-dir>/<model>/seed_<seed>.csv
-(no wall-clock times: the history feeds other stages and is kept in git, so a rebuild must
-give the same bytes). The seeds train in parallel, a process each (pipeline/workers.py says how
-many at a time), each process with `threads` TensorFlow threads. Files are written under temporary names and
-moved into place when a seed's training has finished; a loss that turns NaN stops training
-with an error and saves nothing. `--study overfitting` trains a model of that study instead.
+seed_<seed>.plan.json; its per-epoch loss, accuracy, validation loss and accuracy to
+<history-dir>/<model>/seed_<seed>.csv (no wall-clock times: the history feeds other stages and
+is kept in git, so a rebuild must give the same bytes). `--study overfitting` trains a model of
+that study instead.
+
+Before any data loads, every rule of params.yaml is checked (pipeline/params.py's
+check_everything) and the model's training memory estimated. The seeds train in parallel, a
+process each, as many at a time as the cores and the free memory allow (pipeline/workers.py),
+each with `threads` TensorFlow threads. Files are written under temporary names and moved into
+place when a seed's training has finished; a loss that turns NaN, a failed write (a full disk)
+or a worker killed (the out-of-memory killer) fails the stage and leaves nothing of it.
 """
 
 import json
@@ -20,9 +24,18 @@ from pathlib import Path
 from pipeline.arrays import load_split
 from pipeline.cli import parse_arguments
 from pipeline.errors import PipelineError, run
+from pipeline.memory import megabytes
 from pipeline.names import named_path, remove_old, seed_path
 from pipeline.outputs import PLAN_SUFFIX
-from pipeline.params import load_params, model_config, seeds, threads, training_settings
+from pipeline.params import (
+    check_everything,
+    load_params,
+    memory_estimate,
+    model_config,
+    seeds,
+    threads,
+    training_settings,
+)
 from pipeline.workers import run_side_by_side, threads_per_worker, worker_count
 
 
@@ -61,22 +74,41 @@ def train_seed(
         partial_history.unlink(missing_ok=True)
         raise
     plan_path = model_path.with_name(model_path.stem + PLAN_SUFFIX)
-    partial_plan = plan_path.with_name(".partial." + plan_path.name)
-    plan_path.parent.mkdir(parents=True, exist_ok=True)
-    partial_plan.write_text(json.dumps(asdict(plan), indent=2) + "\n")
-    os.replace(partial_plan, plan_path)  # before the model: a model in place always has its plan
-    save_model(model, model_path)
-    os.replace(partial_history, history_path)
+    try:
+        write_plan(plan, plan_path)  # before the model: a model in place always has its plan
+        save_model(model, model_path)
+        os.replace(partial_history, history_path)
+    except (OSError, PipelineError) as error:  # a full disk, a folder made read-only or removed meanwhile
+        for path in (plan_path, model_path, partial_history, history_path):
+            path.unlink(missing_ok=True)  # a plan without its model would pass for a trained seed
+        if isinstance(error, PipelineError):
+            raise
+        raise PipelineError(f"{error.filename or model_path}: cannot write ({error.strerror or error})") from None
+
+
+def write_plan(plan: object, path: Path) -> None:
+    """The plan as JSON, under a temporary name moved into place: whole or not at all."""
+    partial = path.with_name(".partial." + path.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        partial.write_text(json.dumps(asdict(plan), indent=2) + "\n")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def main() -> None:
     args = parse_arguments(__doc__, "data", "models_dir", "history_dir", model=True, study=True)
     name = args.model
     params = load_params()
-    model_config(params, name, args.study)  # every check before any process starts
-    settings, run_seeds = training_settings(params), seeds(params)
+    check_everything(params)  # every rule of every stage, before any data is loaded
+    config, settings, run_seeds = model_config(params, name, args.study), training_settings(params), seeds(params)
+    estimate = memory_estimate(params, config)
     # A strategy over several devices or machines takes the whole machine: one seed at a time.
-    workers = 1 if settings.strategy in ("mirrored", "multi_worker") else worker_count(len(run_seeds))
+    if settings.strategy in ("mirrored", "multi_worker"):
+        workers = 1
+    else:
+        workers = worker_count(len(run_seeds), estimate.total)
     thread_count = threads_per_worker(threads(params), workers)
     models_dir, history_dir = named_path(args.models_dir, name), named_path(args.history_dir, name)
     remove_old(models_dir, history_dir)
@@ -85,9 +117,17 @@ def main() -> None:
          seed_path(args.history_dir, name, seed, ".csv"))
         for seed in run_seeds
     ]  # fmt: skip
-    print(f"{name}: {len(jobs)} seed(s) on {workers} worker process(es), {thread_count} TensorFlow thread(s) each")
+    print(
+        f"{name}: {len(jobs)} seed(s) on {workers} worker process(es), {thread_count} TensorFlow thread(s) each,"
+        f" about {megabytes(estimate.total)} each"
+    )
     # A multi-worker cluster's processes wait for each other: none may wait for a training slot.
-    run_side_by_side(train_seed, jobs, workers, None if settings.strategy == "multi_worker" else thread_count)
+    slots = None if settings.strategy == "multi_worker" else thread_count
+    try:
+        run_side_by_side(train_seed, jobs, workers, slots, labels=[f"{name} seed {seed}" for seed in run_seeds])
+    except BaseException:
+        remove_old(models_dir, history_dir)  # one failed seed fails the stage: nothing of it stays
+        raise
 
 
 if __name__ == "__main__":

@@ -81,12 +81,12 @@ def run_module(
     )  # fmt: skip
 
 
-def start_module(module: str, *args: str, cwd: Path) -> subprocess.Popen:
-    """Start `python -m module args` like run_module, without waiting for it."""
+def start_module(module: str, *args: str, cwd: Path, stderr: int = subprocess.DEVNULL) -> subprocess.Popen:
+    """Start `python -m module args` like run_module, without waiting for it (its stderr: `stderr`)."""
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
         [sys.executable, "-m", module, *args], cwd=cwd, env=environment,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=stderr, text=True,
     )  # fmt: skip
 
 

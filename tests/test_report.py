@@ -12,11 +12,11 @@ import yaml
 from pipeline.convolution import COURSE_FILTERS, convolve, max_pool
 from pipeline.layers import LAYER_TYPES
 from pipeline.models import build_model
-from pipeline.params import model_config, model_names
+from pipeline.params import feature_channels, model_config, model_names
 from pipeline.plotting import plt, save
 from pipeline.shapes import padding_amount, parameter_count
 from stages.compare import below_course, model_comparisons, most_confused, overview, summary
-from stages.figures import activation_grid, feature_channels, feature_layers
+from stages.figures import activation_grid, feature_layers
 from stages.front_page import example_model, top_confusion
 from stages.shapes import shape_table
 from tests.conftest import REPO, run_module
