@@ -11,7 +11,9 @@ import datetime
 import os
 import platform
 import statistics
+import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -35,11 +37,13 @@ from benchmarks.training import (
 )
 from pipeline.arrays import load_split, stratified_sample
 from pipeline.cli import declared_path
-from pipeline.params import load_params, model_config, training_settings
+from pipeline.memory import MIB
+from pipeline.params import load_params, memory_estimate, model_config, training_settings
 from pipeline.runtime import configure
 from pipeline.training import cpu_has_amx, training_precision
 from pipeline.workers import cores
 
+MEMORY_MODELS, MEMORY_TOLERANCE = ("dnn", "cnn_64", "cnn_64_2conv_1pool"), 0.3  # the estimate within 30% of the peak
 THROUGHPUT_MODELS = {"dnn": 1.5, "cnn_32": 1.25, "cnn_64": None}  # model: target ratio over plain
 THROUGHPUT_IMAGES = 20_000
 TARGET_ACCURACY, MAX_EPOCHS = 0.90, 12
@@ -275,21 +279,56 @@ def rebuild_section(full: bool) -> tuple[list[str], list[bool]]:
     return lines, checks
 
 
+def memory_section(params: dict, data: Path) -> tuple[list[str], list[bool]]:
+    lines = [
+        "## Memory estimate",
+        "",
+        "Each model's training memory as the train stage estimates it before it starts (`pipeline/memory.py`,"
+        " shown under each shape table), against the peak measured while one seed of it trains for an epoch on"
+        " every training image in a process of its own, as a `train@` worker does (proportional set size,"
+        " sampled twice a second). Target: the estimate within 30% of the peak.",
+        "",
+        "| model | estimate MB | measured peak MB | estimate / peak | within 30% |",
+        "|---|---|---|---|---|",
+    ]
+    checks = []
+    for name in MEMORY_MODELS:
+        estimate = memory_estimate(params, model_config(params, name)).total / MIB
+        _, peak, _ = rebuild.command([sys.executable, "-m", "benchmarks.memory_estimate", name, str(data)], Path.cwd())
+        ratio = estimate / peak
+        checks.append(abs(ratio - 1) <= MEMORY_TOLERANCE)
+        lines.append(f"| `{name}` | {estimate:,.0f} | {peak:,.0f} | {ratio:.2f} | {verdict(checks[-1])} |")
+        print(lines[-1], flush=True)
+    return [*lines, ""], checks
+
+
 SECTIONS = {  # name: the heading its part of the report starts with, in the report's order
     "training": "## Training throughput",
     "side_by_side": "## Seeds side by side",
     "sweep": "## Experiments side by side",
     "rebuild": "## Rebuild cost",
+    "memory": "## Memory estimate",
 }
 
 
-def kept_sections(report: str) -> dict[str, list[str]]:
+def kept_sections(report: str, measured: Sequence[str] = ()) -> dict[str, list[str]]:
     """The parts of an earlier report, by section name, for the sections not measured again."""
     starts = {name: report.find(f"\n{heading}\n") for name, heading in SECTIONS.items()}
-    if -1 in starts.values():
-        raise SystemExit("the earlier report lacks a section: run every section (without --only)")
-    bounds = [*sorted(starts.values()), len(report)]
-    return {name: report[start + 1 : bounds[bounds.index(start) + 1]].split("\n") for name, start in starts.items()}
+    missing = [name for name, start in starts.items() if start == -1 and name not in measured]
+    if missing:
+        raise SystemExit(f"the earlier report lacks {', '.join(missing)}: measure it too (--only ... {missing[0]})")
+    found = sorted(start for start in starts.values() if start != -1)
+    bounds = [*found, len(report)]
+    return {
+        name: report[start + 1 : bounds[bounds.index(start) + 1]].split("\n")
+        for name, start in starts.items()
+        if start != -1
+    }
+
+
+def earlier_machine(report: str) -> str:
+    """The CPU line of an earlier report: the machine its kept sections were measured on."""
+    return next((line.removeprefix("- CPU: ") for line in report.splitlines() if line.startswith("- CPU: ")), "unknown")
 
 
 def main() -> None:
@@ -308,8 +347,10 @@ def main() -> None:
         "side_by_side": lambda: side_by_side_section(args.data),
         "sweep": sweep_section,
         "rebuild": lambda: rebuild_section(args.full),
+        "memory": lambda: memory_section(params, args.data),
     }
-    kept = kept_sections(args.out.read_text()) if args.only else {}
+    earlier = args.out.read_text() if args.only else ""
+    kept = kept_sections(earlier, args.only) if args.only else {}
     body, checks = [], []
     for name, section in measure.items():
         if args.only and name not in args.only:
@@ -323,7 +364,11 @@ def main() -> None:
     summary = [f"Targets met: {sum(checks)} of {len(checks)}.", ""]
     if args.only:
         again = ", ".join(args.only)
-        summary += [f"Measured again in this run: {again}; the other sections are from the run before.", ""]
+        summary += [
+            f"Measured again in this run: {again}; the other sections are from the run before, on"
+            f" {earlier_machine(earlier)}.",
+            "",
+        ]
     args.out.write_text("\n".join(header + summary + body))
     print("\n".join(summary) + f"Written to {args.out}")
 

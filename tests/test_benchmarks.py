@@ -6,7 +6,7 @@ import psutil
 import pytest
 
 from benchmarks.peak_memory import tree_pss
-from benchmarks.run import SECTIONS, kept_sections
+from benchmarks.run import SECTIONS, earlier_machine, kept_sections
 from benchmarks.training import forward_flops
 from pipeline.params import load_params, model_config
 from tests.conftest import REPO
@@ -38,3 +38,14 @@ def test_every_target_of_the_report_has_its_verdict_in_its_section():
     verdicts = [line for lines in sections.values() for line in lines if "**met**" in line or "**missed**" in line]
     met = sum("**met**" in line for line in verdicts)
     assert f"Targets met: {met} of {len(verdicts)}." in report
+
+
+def test_a_section_measured_for_the_first_time_may_be_missing_from_the_earlier_report():
+    report = "# Performance\n\n- CPU: Old CPU, 2 cores\n\n## Training throughput\n\nfast: **met**\n"
+    for heading in list(SECTIONS.values())[1:-1]:
+        report += f"\n{heading}\n\nsome figures\n"
+    kept = kept_sections(report, measured=["memory"])
+    assert "memory" not in kept and kept["training"][:3] == ["## Training throughput", "", "fast: **met**"]
+    with pytest.raises(SystemExit, match="lacks memory"):
+        kept_sections(report)
+    assert earlier_machine(report) == "Old CPU, 2 cores"
