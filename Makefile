@@ -41,15 +41,15 @@ data: $(VENV)/installed
 		echo "to a directory with the four .gz files; otherwise the download stage tries the official URLs."; \
 	fi
 
-# Headless Chromium, for tests/test_plots_page.py (the `dvc plots show` page, rendered offline):
-# Debian's package where we may install it.
+# Headless Chromium, for tests/test_plots_page.py (the `dvc plots show` page, rendered offline) and
+# tests/test_page_width.py (the front page at 1,012 px): Debian's package where we may install it.
 browser:
 	@if command -v chromium >/dev/null; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		echo "Installing Debian's chromium"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else \
-		echo "tests/test_plots_page.py needs Chromium (skipped without it, failed if CI is set): sudo apt-get install chromium"; \
+		echo "tests/test_plots_page.py and tests/test_page_width.py need Chromium (skipped without it, failed if CI is set): sudo apt-get install chromium"; \
 	fi
 
 clean:

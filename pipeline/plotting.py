@@ -1,6 +1,7 @@
 """One style for every figure: sizes, fonts, colour maps, and byte-for-byte reproducible PNGs."""
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -52,3 +53,41 @@ def save(figure: plt.Figure, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.1)
     plt.close(figure)
+
+
+MEAN = "mean, 95% interval"
+
+
+def interval_rows(
+    axis: plt.Axes,
+    labels: Sequence[str],
+    centres: Sequence[float],
+    lows: Sequence[float],
+    highs: Sequence[float],
+    seeds: Sequence[Sequence[float]] = (),
+    kinds: Sequence[str] = (),
+    colours: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """One row per label, the first at the top: a square at the centre and a line over its interval (none
+    where that is NaN, as for one seed); every seed's value as a grey dot when `seeds` are given.
+
+    Each row's kind (`kinds`, MEAN by default) is a legend entry in its colour (`colours`, in legend
+    order). Returns each label's row position, for what is drawn over the rows afterwards.
+    """
+    rows = {name: float(len(labels) - 1 - index) for index, name in enumerate(labels)}
+    if seeds:
+        dots = [(value, rows[name]) for name, values in zip(labels, seeds, strict=True) for value in values]
+        axis.scatter(*zip(*dots, strict=True), s=18, color="tab:gray", alpha=0.7, zorder=2, label="each seed")
+    kinds = list(kinds) or [MEAN] * len(labels)
+    table = np.array([list(rows.values()), centres, lows, highs], dtype=float)
+    for kind, colour in (colours or {MEAN: "black"}).items():
+        chosen = np.array([row_kind == kind for row_kind in kinds])
+        if chosen.any():
+            row, centre, low, high = table[:, chosen]
+            spread = np.nan_to_num([centre - low, high - centre])
+            axis.errorbar(centre, row, xerr=spread, fmt="s", color=colour, markersize=5, capsize=3, linewidth=1.5,
+                          zorder=3, label=kind)  # fmt: skip
+    axis.set_yticks(list(rows.values()), list(rows))
+    axis.set_ylim(-0.6, len(labels) - 0.4)
+    axis.grid(axis="x", alpha=0.3)
+    return rows

@@ -1,12 +1,15 @@
 """Stage `compare`: every model side by side, over its seeds.
 
-Writes <out>, the comparison page: each model's mean ± SD and 95% interval against the
-source's number, the comparisons of `comparisons` in params.yaml with their intervals and
-McNemar's test, and the test accuracy per class; <summary>, the results in brief, which
-the project README includes; <statistics>, every model's training,
-validation and test accuracy over the seeds (mean, SD, n, min, max, interval);
-<comparisons>, the comparisons as a table; <curves>, every model's training curves of the
-first seed, and <confusion>, its confusion counts in label order, both for `dvc plots show`.
+Writes <out>, the comparison page: a headline table (each model's size, mean ± SD and 95%
+interval against the course's number) narrow enough to read first, how each model trained,
+the comparisons of `comparisons` in params.yaml with their intervals, and the test accuracy
+per class; <summary>, the results in brief, which the project README includes; <statistics>,
+every model's training, validation and test accuracy over the seeds (mean, SD, n, min, max,
+interval); <comparisons>, the comparisons as a table, with McNemar's p-value per seed;
+<results-figure>, every model's test accuracy per seed with its mean and interval, and
+<comparisons-figure>, a forest plot of the comparisons, both drawn from those same tables;
+<curves>, every model's training curves of the first seed, and <confusion>, its confusion
+counts in label order, both for `dvc plots show`.
 """
 
 from pathlib import Path
@@ -28,11 +31,14 @@ from pipeline.params import (
     reference_accuracies,
     seeds,
 )
+from pipeline.plotting import interval_rows, plt, save
 from pipeline.results import read_history, read_metrics, read_predictions, read_seeds
 from pipeline.statistics import Summary, comparison, p_text, shares_data_order, summarize
 
 CURVE_COLUMNS = ["model", "epoch", "accuracy", "val_accuracy", "loss", "val_loss"]
 FIGURES = {"test_accuracy": "test", "train_accuracy": "train", "val_accuracy": "validation"}
+NO_DIFFERENCE = "no difference detectable"
+VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red", NO_DIFFERENCE: "tab:gray"}
 
 
 def accuracy(value: float | None) -> str:
@@ -57,32 +63,53 @@ def course_check(summary: Summary, source: float | None) -> str:
     return "—" if inside is None else ("yes" if inside else "no")
 
 
-def overview(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, dict]) -> pd.DataFrame:
-    """One row per model: size, training, accuracies over the seeds, and the source's accuracies."""
+def headline(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, dict]) -> pd.DataFrame:
+    """What a reader compares first, one row per model: its size, mean test accuracy with its interval, and
+    the course's figure; narrow enough for a repository host's page (tests/test_page_width.py)."""
     reference = reference_accuracies(params)
     rows = []
     for name, table in per_seed.items():
-        config, source = model_config(params, name), reference.get(name, {})
-        own_layers = config.layers[: len(config.layers) - config.head_size]
-        epochs = sorted(set(table["epochs"]))
-        run_epochs = "/".join(map(str, epochs)) + (f" of {config.epochs}" if epochs[0] < config.epochs else "")
-        test, source_test = summarize(table["test_accuracy"]), source.get("test_accuracy")
+        test, source = summarize(table["test_accuracy"]), reference.get(name, {}).get("test_accuracy")
         rows.append(
             {
-                "model": name,
-                "layers before the head": describe(own_layers),
+                "model": f"`{name}`",
                 "parameters": f"{metrics[name]['params']:,}",
-                "epochs": run_epochs,
-                "train acc": summarize(table["train_accuracy"]).text(),
-                "val acc": "—" if table["val_accuracy"].isna().any() else summarize(table["val_accuracy"]).text(),
-                "test acc": test.text(),
-                "test 95% CI": test.interval(),
-                "source train acc": accuracy(source.get("train_accuracy")),
-                "source test acc": accuracy(source_test),
-                "source in CI": course_check(test, source_test),
+                "test accuracy": test.text(),
+                "95% CI": test.interval(),
+                "course note": accuracy(source),
+                "course inside CI": course_check(test, source),
             }
         )
     return pd.DataFrame(rows)
+
+
+def training(params: dict, per_seed: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """How each model trained: its layers, final training and validation accuracy, and the course's
+    training accuracy."""
+    reference = reference_accuracies(params)
+    rows = []
+    for name, table in per_seed.items():
+        config = model_config(params, name)
+        rows.append(
+            {
+                "model": f"`{name}`",
+                "layers before the head": describe(config.layers[: len(config.layers) - config.head_size]),
+                "train acc": summarize(table["train_accuracy"]).text(),
+                "val acc": "—" if table["val_accuracy"].isna().any() else summarize(table["val_accuracy"]).text(),
+                "course train": accuracy(reference.get(name, {}).get("train_accuracy")),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def epochs_run(params: dict, per_seed: dict[str, pd.DataFrame]) -> str:
+    """Which models stopped before their declared epochs (the source's callback, early stopping), and when."""
+    stopped = []
+    for name, table in per_seed.items():
+        declared, ran = model_config(params, name).epochs, sorted(set(table["epochs"]))
+        if ran[0] < declared:
+            stopped.append(f"`{name}` (stopped after {'/'.join(map(str, ran))} of {declared})")
+    return "Every model ran its declared epochs" + (f" except {', '.join(stopped)}." if stopped else ".")
 
 
 def below_course(params: dict, per_seed: dict[str, pd.DataFrame], margin: float) -> list[str]:
@@ -116,16 +143,15 @@ def model_comparisons(
                                        "mcnemar_p"])  # fmt: skip
 
 
-def comparison_lines(table: pd.DataFrame, seed_list: tuple[int, ...]) -> list[str]:
-    """One sentence per comparison: better or worse by X (CI a to b), or no difference detectable."""
+def comparison_lines(table: pd.DataFrame) -> list[str]:
+    """One sentence per comparison: better or worse by X (CI a to b), or no difference detectable, and in how
+    many seeds McNemar's test tells the two models' test predictions apart."""
     lines = []
     for _, row in table.iterrows():
-        pairing = "paired by seed" if row["paired"] else "unpaired: the runs saw different data"
         significant = sum(p < 0.05 for p in row["mcnemar_p"])
         lines.append(
-            f"- `{row['model']}` against `{row['against']}`: {row['verdict']}; {pairing}. McNemar's test on the"
-            f" test images, seed by seed ({', '.join(map(str, seed_list))}): p = {p_text(row['mcnemar_p'])}"
-            f" ({significant} of {len(row['mcnemar_p'])} below 0.05)."
+            f"- `{row['model']}` against `{row['against']}`: {row['verdict']}{'' if row['paired'] else ', unpaired'};"
+            f" McNemar p < 0.05 in {significant} of {len(row['mcnemar_p'])} seeds."
         )
     return lines
 
@@ -172,29 +198,21 @@ def curves(history_dir: Path, names: list[str], seed: int) -> pd.DataFrame:
     return pd.concat(tables).reindex(columns=CURVE_COLUMNS)
 
 
-def summary(params: dict, per_seed: dict[str, pd.DataFrame], compared: pd.DataFrame) -> str:
-    """The results in brief, for the project README: mean test accuracy with its interval, against the
-    course's figure, and the verdict of every comparison."""
-    seed_list, reference = seeds(params), reference_accuracies(params)
-    rows = []
-    for name, table in per_seed.items():
-        test, source = summarize(table["test_accuracy"]), reference.get(name, {}).get("test_accuracy")
-        rows.append(
-            {
-                "model": f"`{name}`",
-                "test accuracy": test.text(),
-                "95% CI": test.interval(),
-                "course note": accuracy(source),
-                "course inside CI": course_check(test, source),
-            }
-        )
+def caption(seed_list: tuple[int, ...]) -> str:
+    return (
+        f"Test accuracy over {len(seed_list)} seeds ({', '.join(map(str, seed_list))}): the mean ± the sample SD,"
+        " and the 95% t interval of the mean."
+    )
+
+
+def summary(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, dict], compared: pd.DataFrame) -> str:
+    """The results in brief, for the project README: the headline table and the verdict of every comparison."""
     verdicts = [f"- `{row['model']}` against `{row['against']}`: {row['verdict']}." for _, row in compared.iterrows()]
     return "\n".join(
         [
-            f"Test accuracy over {len(seed_list)} seeds ({', '.join(map(str, seed_list))}): the mean ± the sample SD,"
-            " and the 95% t interval of the mean.",
+            caption(seeds(params)),
             "",
-            markdown_table(pd.DataFrame(rows)),
+            markdown_table(headline(params, per_seed, metrics)),
             "",
             "Differences of mean test accuracy (95% CI, in points), ranked only where the interval leaves out zero:",
             "",
@@ -210,41 +228,103 @@ def markdown_table(table: pd.DataFrame, left: int = 1) -> str:
     )
 
 
+def results_figure(per_seed: dict[str, pd.DataFrame], course: dict[str, float | None]) -> plt.Figure:
+    """Every model's test accuracy: each seed, the mean and its 95% interval, and the course's figure, the
+    best model on top; from the per-seed tables the headline table is made of."""
+    summaries = {name: summarize(table["test_accuracy"]) for name, table in per_seed.items()}
+    names = sorted(summaries, key=lambda name: -summaries[name].mean)
+    intervals = [(summaries[name].ci_low, summaries[name].ci_high) for name in names]
+    figure, axis = plt.subplots(figsize=(9, 0.9 + 0.26 * len(names)), layout="constrained")
+    rows = interval_rows(
+        axis, names, [summaries[name].mean for name in names], *np.array(intervals, dtype=float).T,
+        seeds=[per_seed[name]["test_accuracy"].tolist() for name in names],
+    )  # fmt: skip
+    marked = [(course[name], rows[name]) for name in names if course.get(name) is not None]
+    if marked:
+        axis.scatter(*zip(*marked, strict=True), marker="D", s=36, facecolor="none", edgecolor="tab:red",
+                     linewidth=1.5, zorder=4, label="course note")  # fmt: skip
+    axis.set_xlabel("test accuracy")
+    figure.legend(loc="outside right upper", fontsize=8, frameon=False)
+    count = max(len(table) for table in per_seed.values())
+    axis.set_title(f"Test accuracy over {count} seeds: each seed, the mean with its 95% interval, the course's figure")
+    return figure
+
+
+def verdict_kind(verdict: str) -> str:
+    """The word a forest plot row is coloured and labelled by, from the sentence the page states."""
+    word = verdict.split(" ", 1)[0]
+    return word if word in VERDICT_COLOURS else NO_DIFFERENCE
+
+
+def comparisons_figure(table: pd.DataFrame, count: int) -> plt.Figure:
+    """A forest plot of `comparisons.csv`: each difference of means with its interval, a line at zero, and
+    the verdict beside each row; `count` is the number of seeds."""
+    labels = [f"{row['model']} − {row['against']}" for _, row in table.iterrows()]
+    kinds = [verdict_kind(verdict) for verdict in table["verdict"]]
+    figure, axis = plt.subplots(figsize=(9, 1.2 + 0.3 * len(labels)), layout="constrained")
+    rows = interval_rows(
+        axis, labels, *(100 * table[column].to_numpy(dtype=float) for column in ("difference", "ci_low", "ci_high")),
+        kinds=kinds, colours=VERDICT_COLOURS,
+    )  # fmt: skip
+    axis.axvline(0, color="black", linewidth=0.8)
+    low, high = axis.get_xlim()
+    axis.set_xlim(min(low, -0.5), max(high, 0.5))
+    for label, kind in zip(labels, kinds, strict=True):
+        axis.annotate(kind, (1, rows[label]), xycoords=("axes fraction", "data"), xytext=(6, 0),
+                      textcoords="offset points", va="center", fontsize=8, color=VERDICT_COLOURS[kind])  # fmt: skip
+    axis.set_xlabel("difference of mean test accuracy, points (the first model's minus the second's)")
+    axis.set_title(f"Each comparison over {count} seeds: the difference of means with its 95% interval")
+    return figure
+
+
 def render(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, dict], counts: pd.DataFrame,
            compared: pd.DataFrame, links: dict[str, str]) -> str:  # fmt: skip
-    """The comparison page; `links` are the raw tables and folders, relative to the page."""
+    """The comparison page; `links` are the figures, raw tables and folders, relative to the page."""
     seed_list = seeds(params)
-    table = overview(params, per_seed, metrics)
     margin = gate_settings(params).mean_margin
     below = below_course(params, per_seed, margin)
     return "\n".join(
         [
             "# Models compared",
             "",
-            f"Every model declared in `params.yaml`, trained by `dvc repro` once per seed ({len(seed_list)} seeds:",
-            f"{', '.join(map(str, seed_list))}) and evaluated on the 10,000 test images. Accuracies are the mean ± the",
-            "sample SD over the seeds; the 95% interval of the mean test accuracy is t-based (n − 1 degrees",
-            "of freedom). *Source* columns are the single 5-epoch runs reported in the course note;",
-            "*source in CI* says whether the course's test accuracy lies inside this pipeline's interval.",
-            "Validation accuracy is on the images held out of the training set (`data.validation_fraction`).",
-            f"Training speed is in [`{Path(links['performance']).name}`]({links['performance']}).",
+            caption(seed_list),
             "",
-            markdown_table(table, left=2),
+            markdown_table(headline(params, per_seed, metrics)),
             "",
+            f"![Test accuracy of every model: each seed, the mean with its 95% interval, the course's figure]"
+            f"({links['results_figure']})",
+            "",
+            "Every model declared in `params.yaml`, trained by `dvc repro` once per seed and evaluated on the",
+            "10,000 test images; the interval is t-based (n − 1 degrees of freedom). *Course note* is the single",
+            "5-epoch run the course reported; *course inside CI* says whether it lies inside this pipeline's",
+            "interval.",
             *(
-                [f"More than {100 * margin:g} points below the course's figure:", "", *below, ""]
+                [f"More than {100 * margin:g} points below the course's figure:", "", *below]
                 if below
-                else [f"Every mean is within {100 * margin:g} points of the course's figure, or above it.", ""]
+                else [f"Every mean is within {100 * margin:g} points of the course's figure, or above it."]
             ),
+            "",
+            "## How each model trained",
+            "",
+            "Final training and validation accuracy, the mean ± the sample SD over the seeds; validation is on",
+            "the images held out of the training set (`data.validation_fraction`). *Course train* is the",
+            f"course's training accuracy. {epochs_run(params, per_seed)} Training speed is in"
+            f" [`{Path(links['performance']).name}`]({links['performance']}).",
+            "",
+            markdown_table(training(params, per_seed), left=2),
+            "",
             "## Which differences the seeds support",
             "",
-            "Each line is the difference of mean test accuracy (the first model's minus the second's) with",
-            "its 95% t interval: runs of one seed share their data order when batch size and training",
-            "images match, and are then paired by seed; otherwise Welch's interval is used. A difference",
-            "whose interval includes zero is not ranked. McNemar's exact test compares the two models'",
-            "predictions on the same test images for each seed: the test set's share of the noise.",
+            "Each comparison is the difference of mean test accuracy (the first model's minus the second's) with",
+            "its 95% t interval, paired by seed where the two models' runs of a seed saw the same batches",
+            "(Welch's otherwise); a difference whose interval includes zero is not ranked. McNemar's exact test",
+            "compares the two models' predictions on the same test images, seed by seed: the test set's share of",
+            "the noise. Its p-values are in the `mcnemar_p` column of"
+            f" [`{Path(links['comparisons']).name}`]({links['comparisons']}).",
             "",
-            *comparison_lines(compared, seed_list),
+            f"![Each comparison's difference of means with its 95% interval]({links['comparisons_figure']})",
+            "",
+            *comparison_lines(compared),
             "",
             "## Test accuracy per class",
             "",
@@ -272,6 +352,7 @@ def main() -> None:
         statistics="every figure's spread (CSV)", comparisons="the comparisons (CSV)",
         curves="the curves table (CSV)", confusion="the confusion counts table (CSV)",
         performance="the speed report that `make bench` writes, linked",
+        results_figure="every model's test accuracy (PNG)", comparisons_figure="the comparisons' forest plot (PNG)",
     )  # fmt: skip
     params = load_params()
     names, seed_list = model_names(params), seeds(params)
@@ -285,13 +366,17 @@ def main() -> None:
     correct = {name: [np.equal(*predictions[name, seed]) for seed in seed_list] for name in names}
     counts = confusion_counts(predictions)
     compared = model_comparisons(params, per_seed, correct)
-    raw = ("metrics_dir", "seeds_dir", "statistics", "comparisons", "history_dir", "curves", "confusion", "performance")
-    links = {key: link(getattr(args, key), args.out) for key in raw}
-    args.out.write_text(render(params, per_seed, metrics, counts, compared, links))
-    args.summary.write_text(summary(params, per_seed, compared))
     statistics(per_seed).to_csv(args.statistics, index=False, float_format="%.4f")
     compared.assign(mcnemar_p=compared["mcnemar_p"].map(p_text)).to_csv(args.comparisons, index=False,
                                                                          float_format="%.4f")  # fmt: skip
+    course = {name: source.get("test_accuracy") for name, source in reference_accuracies(params).items()}
+    save(results_figure(per_seed, course), args.results_figure)
+    save(comparisons_figure(pd.read_csv(args.comparisons), len(seed_list)), args.comparisons_figure)
+    linked = ("metrics_dir", "seeds_dir", "statistics", "comparisons", "history_dir", "curves", "confusion",
+              "performance", "results_figure", "comparisons_figure")  # fmt: skip
+    links = {key: link(getattr(args, key), args.out) for key in linked}
+    args.out.write_text(render(params, per_seed, metrics, counts, compared, links))
+    args.summary.write_text(summary(params, per_seed, metrics, compared))
     curves(args.history_dir, names, seed_list[0]).to_csv(args.curves, index=False, float_format="%.4f")
     first = counts[counts["seed"] == seed_list[0]].drop(columns="seed")
     first.to_csv(args.confusion, index=False)

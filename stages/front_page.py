@@ -1,6 +1,7 @@
 """Stage `front_page`: <out>, the one page that shows every result.
 
-It stitches together what the other stages made: the comparison table, the overfitting
+It stitches together what the other stages made: the comparison (<models-page>, whose results
+table and figure reach the first screen, the contents folded away above them), the overfitting
 study (<study-page>, included as it is), the convolution explainer, the
 output-size formula with a worked example, and per model its shape table, figures and
 most frequent confusion, each figure with a sentence on what to look for.
@@ -91,14 +92,15 @@ def anchor(heading: str, seen: dict[str, int]) -> str:
 
 
 def table_of_contents(page: str) -> str:
-    """Links to the page's second- and third-level headings, indented by level."""
+    """Links to the page's second- and third-level headings, indented by level, folded away so that the
+    first screen reaches the results."""
     seen: dict[str, int] = {}
-    lines = ["## Contents", ""]
+    lines = ["<details>", "<summary>Contents</summary>", ""]
     for match in re.finditer(r"^(##+) (.+)$", page, flags=re.MULTILINE):
         level, title = len(match[1]), match[2]
         if level <= 3:
             lines.append(f"{'  ' * (level - 2)}- [{title}](#{anchor(title, seen)})")
-    return "\n".join([*lines, ""])
+    return "\n".join([*lines, "", "</details>", ""])
 
 
 def is_convolutional(shapes: Path, name: str) -> bool:
@@ -321,11 +323,9 @@ def front_page(args: Namespace, names: list[str], channel: int, shown_seed: int,
     introduction = [
         "# What convolutions and pooling do for Fashion-MNIST",
         "",
-        "Every figure and table on this page is made by `dvc repro` from `params.yaml` (see the",
-        f"[project README]({link(Path('README.md'), args.out)})). Models are compared with the course note they"
-        " reproduce,",
-        "then each is shown layer by layer: the shapes its layers produce, what its feature maps",
-        "look like, and what it gets wrong.",
+        "Every figure and table here is made by `dvc repro` from `params.yaml`"
+        f" ([project README]({link(Path('README.md'), args.out)})): the models against the course note they",
+        "reproduce, then each layer by layer: the shapes it produces, its feature maps, its mistakes.",
         "",
     ]
     sections = [

@@ -6,8 +6,10 @@ Reads each variant's per-epoch histories, per-seed test figures and test predict
 - <figures>/overlay.png: every variant on shared axes (the first seed);
 - <curves>: the same curves in long form, for `dvc plots show`;
 - <statistics>: each variant's figures over the seeds;
-- <comparisons>: each remedy against the base, with 95% intervals;
-- <out>: the table and what it shows, which the front page includes.
+- <comparisons>: each remedy against the base, with 95% intervals and McNemar's p-value per seed;
+- <results-figure>: each variant's test accuracy and gap per seed, with the mean and its interval,
+  drawn from the runs the tables are made of;
+- <out>: the tables and what they show, which the front page includes.
 """
 
 from pathlib import Path
@@ -21,7 +23,7 @@ from pipeline.errors import PipelineError, run
 from pipeline.names import named_path, seed_path
 from pipeline.outputs import OVERLAY
 from pipeline.params import STUDY_BASE, load_params, model_config, seeds, study_variants
-from pipeline.plotting import plt, save
+from pipeline.plotting import interval_rows, plt, save
 from pipeline.results import read_history, read_predictions, read_seeds
 from pipeline.statistics import Difference, comparison, difference, p_text, shares_data_order, summarize
 
@@ -38,6 +40,11 @@ REMEDIES = {
     "early_stopping": "early stopping",
 }
 FIGURES = ["train_accuracy", "val_accuracy", "gap", "val_loss_rise", "test_accuracy"]
+# The results figure's panels: a column of the runs, its scale, and the axis title.
+RESULT_PANELS = {
+    "test_accuracy": (1, "test accuracy"),
+    "gap": (100, "training minus validation accuracy, points"),
+}
 
 
 def read_study_history(path: Path) -> pd.DataFrame:
@@ -146,6 +153,28 @@ def overlay_figure(histories: dict[str, pd.DataFrame], best_epochs: dict[str, in
     return figure
 
 
+def results_figure(runs: pd.DataFrame) -> plt.Figure:
+    """Each variant's test accuracy and train-validation gap: every seed, the mean and its 95% interval, the
+    best test accuracy on top and the base's means marked; from the runs the study's table is made of."""
+    groups = {name: group for name, group in runs.groupby("variant", sort=False)}
+    summaries = {name: summarize(group["test_accuracy"]) for name, group in groups.items()}
+    names = sorted(groups, key=lambda name: -summaries[name].mean)
+    figure, axes = plt.subplots(1, 2, figsize=(9, 1.3 + 0.3 * len(names)), sharey=True, layout="constrained")
+    for axis, (column, (scale, title)) in zip(axes, RESULT_PANELS.items(), strict=True):
+        values = {name: scale * groups[name][column] for name in names}
+        spreads = {name: summarize(value) for name, value in values.items()}
+        intervals = np.array([(spreads[name].ci_low, spreads[name].ci_high) for name in names], dtype=float)
+        interval_rows(axis, names, [spreads[name].mean for name in names], *intervals.T,
+                      seeds=[values[name].tolist() for name in names])  # fmt: skip
+        if BASE in spreads:
+            axis.axvline(spreads[BASE].mean, color="tab:blue", linestyle=":", linewidth=1, label="the base's mean")
+        axis.set_xlabel(title)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
+    figure.suptitle(f"Overfitting study over {runs['seed'].nunique()} seeds: each seed, the mean with its 95% interval")
+    return figure
+
+
 def long_curves(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per variant, split and epoch: `dvc plots` colours by variant and dashes by split."""
     parts = []
@@ -193,12 +222,10 @@ def conclusions(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[
     ]
     for _, row in compared.iterrows():
         group = runs[runs["variant"] == row["variant"]]
-        pairing = "paired by seed" if row["paired"] else "unpaired"
         lines.append(
-            f"- **{row['variant']}** ({REMEDIES.get(row['variant'], 'as declared')}): gap"
-            f" {mean_sd(group['gap'], 100, 1)} points, {row['gap_verdict']};"
-            f" {loss_effect(group, restores_best[row['variant']])}; test accuracy {mean_sd(group['test_accuracy'])},"
-            f" against the base's: {row['verdict']} ({pairing}; McNemar p per seed {p_text(row['mcnemar_p'])})."
+            f"- **{row['variant']}** ({REMEDIES.get(row['variant'], 'as declared')}): {row['gap_verdict']};"
+            f" {loss_effect(group, restores_best[row['variant']])}; test accuracy against the base's:"
+            f" {row['verdict']}{'' if row['paired'] else ', unpaired'}."
         )
     detected = compared[compared["verdict"].str.startswith(("better", "worse"))]
     better = detected[detected["difference"] > 0]["variant"].tolist()
@@ -215,23 +242,30 @@ def conclusions(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[
 
 def markdown(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str, bool], epochs: int,
              fraction: float, first_seed: int, curves: dict[str, str], links: dict[str, str]) -> str:  # fmt: skip
-    """The study's page; `curves` links each variant's figure, `links` the overlay and the raw tables."""
+    """The study's page; `curves` links each variant's figure, `links` the other figures and the raw tables.
+
+    Two tables, each narrow enough for a repository host's page: what the study found first, how each
+    variant trained after."""
     groups = runs.groupby("variant", sort=False)
-    shown = pd.DataFrame(
+    names = list(groups.groups)
+    found = pd.DataFrame(
         {
-            "remedy": [REMEDIES.get(name, "as declared") for name in groups.groups],
+            "remedy": [REMEDIES.get(name, "as declared") for name in names],
+            "gap (points)": groups["gap"].agg(lambda values: mean_sd(values, 100, 1)),
+            "test accuracy": groups["test_accuracy"].agg(mean_sd),
+            "95% CI": groups["test_accuracy"].agg(lambda values: summarize(values).interval()),
+        }
+    )
+    trained = pd.DataFrame(
+        {
             "best epoch": groups["best_epoch"].agg(epochs_text),
             "epochs run": groups["epochs_run"].agg(epochs_text),
             "train acc": groups["train_accuracy"].agg(mean_sd),
             "val acc": groups["val_accuracy"].agg(mean_sd),
-            "gap (points)": groups["gap"].agg(lambda values: mean_sd(values, 100, 1)),
             "val loss rise": groups["val_loss_rise"].agg(lambda values: mean_sd(values, 1, 3)),
-            "test acc": groups["test_accuracy"].agg(mean_sd),
-            "test 95% CI": groups["test_accuracy"].agg(lambda values: summarize(values).interval()),
         }
     )
-    shown.index.name = "variant"
-    names = list(groups.groups)
+    found.index.name = trained.index.name = "variant"
     figures = [f"![{name}: training and validation curves]({curves[name]})" for name in names]
     n = runs["seed"].nunique()
     return "\n".join(
@@ -240,19 +274,28 @@ def markdown(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str
             "",
             f"The source's CNN (`cnn_32`) trained for {epochs} epochs on {fraction:.0%} of the training images, next",
             "to the remedies the course lists, each a variant under `overfitting` in `params.yaml`, each trained",
-            f"once per seed ({n} seeds). Train and val accuracy are those of the weights each model keeps (the",
-            "last epoch's; the best epoch's for early stopping); the gap is their difference; the validation",
-            "loss rise is how far the kept epoch's validation loss is above its minimum. Figures are the mean",
-            "± the sample SD over the seeds; epochs are listed seed by seed. Test accuracy is measured once",
-            "per seed, at the end; its 95% interval is t-based.",
+            f"once per seed ({n} seeds). The gap is training minus validation accuracy of the weights each model",
+            "keeps (the last epoch's; the best epoch's for early stopping); test accuracy is measured once per",
+            "seed, at the end. Figures are the mean ± the sample SD over the seeds; the interval is t-based.",
             "",
-            shown.to_markdown(),
+            found.to_markdown(colalign=["left", "left", "right", "right", "right"]),
+            "",
+            f"![Each variant's test accuracy and gap: each seed, the mean with its 95% interval]"
+            f"({links['results_figure']})",
             "",
             "Each remedy against the base: the difference of means with its 95% t interval (paired by seed",
-            "where the two variants' runs of a seed saw the same batches), and McNemar's exact test on each",
-            "seed's test predictions. A difference whose interval includes zero is not ranked.",
+            "where the two variants' runs of a seed saw the same batches). A difference whose interval includes",
+            "zero is not ranked. McNemar's exact test on each seed's test predictions is in the `mcnemar_p`",
+            f"column of [`{Path(links['comparisons']).name}`]({links['comparisons']}).",
             "",
             *conclusions(runs, compared, restores_best),
+            "",
+            "### How each variant trained",
+            "",
+            "Train and val accuracy are those of the weights each model keeps; the validation loss rise is how",
+            "far the kept epoch's validation loss is above its minimum. Epochs are listed seed by seed.",
+            "",
+            trained.to_markdown(colalign=["left"] * 3 + ["right"] * 3),
             "",
             f"The figures show the first seed ({first_seed}).",
             "",
@@ -272,6 +315,7 @@ def main() -> None:
         __doc__, "history_dir", "seeds_dir", "predictions_dir", "out", figures="where the PNGs go",
         curves="the curves table (CSV), for `dvc plots`", statistics="each variant's figures over the seeds (CSV)",
         comparisons="each remedy against the base (CSV)",
+        results_figure="each variant's test accuracy and gap (PNG)",
     )  # fmt: skip
     params = load_params()
     names, seed_list = study_variants(params, STUDY), seeds(params)
@@ -297,6 +341,7 @@ def main() -> None:
     for name, history in first.items():
         save(curve_figure(name, history, best_epochs[name]), figures[name])
     save(overlay_figure(first, best_epochs), args.figures / OVERLAY)
+    save(results_figure(runs), args.results_figure)
     for path in (args.curves, args.statistics, args.comparisons):
         path.parent.mkdir(parents=True, exist_ok=True)
     long_curves(first).to_csv(args.curves, index=False, float_format="%.4f")
@@ -306,7 +351,7 @@ def main() -> None:
     base = configs[BASE]
     curves = {name: link(path, args.out) for name, path in figures.items()}
     paths = {key: getattr(args, key) for key in ("statistics", "comparisons", "curves")}
-    paths |= {"history": args.history_dir, "overlay": args.figures / OVERLAY}
+    paths |= {"history": args.history_dir, "overlay": args.figures / OVERLAY, "results_figure": args.results_figure}
     links = {key: link(path, args.out) for key, path in paths.items()}
     page = markdown(runs, compared, restores_best, base.epochs, base.train_fraction, seed_list[0], curves, links)
     args.out.write_text(page + "\n")

@@ -4,7 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.overfitting import conclusions, long_curves, remedy_comparisons, summarize_run
+from pipeline.plotting import plt
+from pipeline.results import read_seeds
+from stages.overfitting import conclusions, long_curves, remedy_comparisons, results_figure, runs_table, summarize_run
+from tests.test_report import plotted_rows
+
+RESULT_GAP_TITLE = "training minus validation accuracy, points"
 
 HISTORY = pd.DataFrame(
     {
@@ -67,7 +72,9 @@ def test_early_stopping_is_said_to_keep_its_best_epoch():
 def test_unpaired_comparisons_say_so():
     table, compared = study(paired=False)
     assert not compared["paired"].any()
-    assert "(unpaired;" in "\n".join(conclusions(table, compared, dict.fromkeys(("base", "dropout", "wider"), False)))
+    text = "\n".join(conclusions(table, compared, dict.fromkeys(("base", "dropout", "wider"), False)))
+    dropout = next(line for line in text.splitlines() if line.startswith("- **dropout**"))
+    assert "test accuracy against the base's: better by 1.9 points" in dropout and dropout.endswith(", unpaired.")
 
 
 def test_curves_for_dvc_plots_have_a_training_and_a_validation_line_per_variant():
@@ -78,3 +85,26 @@ def test_curves_for_dvc_plots_have_a_training_and_a_validation_line_per_variant(
     ]  # fmt: skip
     validation = curves[(curves["variant"] == "base") & (curves["split"] == "validation")]
     assert validation["loss"].tolist() == [0.50, 0.40, 0.42, 0.55]
+
+
+def test_the_results_figure_follows_the_per_seed_tables(tmp_path):
+    """Test accuracy comes from the per-seed CSVs and the gap from the histories, as in the study's table:
+    change a CSV, and the figure follows."""
+    histories = {(name, seed): HISTORY for name in ("base", "dropout") for seed in (0, 1)}
+    drawn = []
+    for dropout in ([0.88, 0.89], [0.70, 0.72]):
+        for name, tests in (("base", [0.85, 0.86]), ("dropout", dropout)):
+            pd.DataFrame({"seed": [0, 1], "test_accuracy": tests, "test_loss": 0.4, "train_accuracy": 0.9,
+                          "val_accuracy": 0.9, "epochs": 4}).to_csv(tmp_path / f"{name}.csv", index=False)  # fmt: skip
+        per_seed = {name: read_seeds(tmp_path / f"{name}.csv") for name in ("base", "dropout")}
+        figure = results_figure(runs_table(histories, per_seed, {"base": False, "dropout": True}))
+        test_axis, gap_axis = figure.axes
+        assert (test_axis.get_xlabel(), gap_axis.get_xlabel()) == ("test accuracy", RESULT_GAP_TITLE)
+        assert "2 seeds" in figure.get_suptitle()
+        drawn.append((plotted_rows(test_axis), plotted_rows(gap_axis)))
+        plt.close(figure)
+    (tests, gaps), (edited, _) = drawn
+    assert list(tests) == ["dropout", "base"] and list(edited) == ["base", "dropout"], "the best on top"
+    assert tests["dropout"]["seeds"] == [0.88, 0.89] and edited["dropout"]["seeds"] == [0.70, 0.72]
+    assert edited["dropout"]["centre"] == 0.71
+    assert gaps["base"]["seeds"] == [11.0, 11.0] and gaps["dropout"]["seeds"] == [2.0, 2.0], "last or best epoch"

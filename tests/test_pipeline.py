@@ -134,13 +134,14 @@ def test_every_model_is_trained_and_evaluated_once_per_seed(pipeline_copy):
 def test_comparison_table_lists_every_model(pipeline_copy):
     table = (pipeline_copy / "reports" / "models.md").read_text()
     for name in model_names():
-        assert f"| {name} " in table
+        assert f"| `{name}` " in table
     assert "| Ankle boot " in table and "0.8809" in table
+    assert "(figures/results.png)" in table and "(figures/comparisons.png)" in table
     comparisons = pd.read_csv(pipeline_copy / "reports" / "comparisons.csv")
     declared = yaml.safe_load((pipeline_copy / "params.yaml").read_text())["comparisons"]
     assert len(comparisons) == sum(map(len, declared.values()))
     for _, row in comparisons.iterrows():
-        assert f"- `{row['model']}` against `{row['against']}`: {row['verdict']}; paired by seed" in table
+        assert f"- `{row['model']}` against `{row['against']}`: {row['verdict']}; McNemar p < 0.05 in" in table
     statistics = pd.read_csv(pipeline_copy / "reports" / "statistics.csv")
     assert len(statistics) == 3 * len(model_names()) and (statistics["n"] == len(SEEDS)).all()
 
@@ -249,6 +250,7 @@ def test_overfitting_study_reports_every_variant(pipeline_copy):
         assert (reports / "figures" / "overfitting" / f"{name}.png").is_file()
     assert (reports / "figures" / "overfitting" / "overlay.png").is_file()
     assert "figures/overfitting/overlay.png" in (reports / "README.md").read_text()
+    assert "figures/overfitting_results.png" in (reports / "README.md").read_text()
     curves = (reports / "overfitting" / "curves.csv").read_text().splitlines()
     assert curves[0] == "variant,split,epoch,loss,accuracy"
     assert any(line.startswith("base,validation,") for line in curves)

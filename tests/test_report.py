@@ -14,8 +14,19 @@ from pipeline.layers import LAYER_TYPES
 from pipeline.models import build_model
 from pipeline.params import feature_channels, model_config, model_names
 from pipeline.plotting import plt, save
+from pipeline.results import read_seeds
 from pipeline.shapes import padding_amount, parameter_count
-from stages.compare import below_course, model_comparisons, most_confused, overview, summary
+from stages.compare import (
+    below_course,
+    comparisons_figure,
+    epochs_run,
+    headline,
+    model_comparisons,
+    most_confused,
+    results_figure,
+    summary,
+    training,
+)
 from stages.figures import activation_grid, feature_layers
 from stages.front_page import example_model, top_confusion
 from stages.shapes import shape_table
@@ -98,7 +109,7 @@ def test_a_top_level_model_with_every_layer_type_builds_and_is_reported():
         "random_zoom",
         "conv_1",
     ]
-    row = overview(params, {"every": ONE_SEED}, {"every": {"params": 1}}).iloc[0]
+    row = training(params, {"every": ONE_SEED}).iloc[0]
     assert row["layers before the head"] == "Shift-Flip-Zoom-Conv4-Pool-Dropout0.2"
 
 
@@ -179,9 +190,7 @@ def test_a_model_whose_layers_come_from_defaults_is_described():
     params["defaults"]["layers"] = {"flatten": {"type": "flatten"}}
     params["models"] = {"plain": {}}
     params["reference"] = {}
-    assert (
-        overview(params, {"plain": ONE_SEED}, {"plain": {"params": 1}}).iloc[0]["layers before the head"] == "Flatten"
-    )
+    assert training(params, {"plain": ONE_SEED}).iloc[0]["layers before the head"] == "Flatten"
 
 
 def seed_table(test_accuracies: list[float]) -> pd.DataFrame:
@@ -205,8 +214,10 @@ def test_comparisons_and_the_summary_follow_the_seeds():
         "better by 4.0 points (95% CI +3.7 to +4.4)",
         "no difference detectable with 3 seeds",
     ]
-    text = summary(params, per_seed, compared)
-    assert "| `dnn`    | 0.8650 ± 0.0046 | 0.8536 to 0.8764 |        0.8809 |                 no |" in text
+    metrics = {name: {"params": 101_770} for name in per_seed}
+    text = summary(params, per_seed, metrics, compared)
+    row = "| `dnn`    |      101,770 | 0.8650 ± 0.0046 | 0.8536 to 0.8764 |        0.8809 |                 no |"
+    assert row in text
     assert "- `cnn_16` against `cnn_32`: no difference detectable with 3 seeds." in text
     below = below_course(params, per_seed, margin=0.015)
     assert below == ["- `dnn`: mean test accuracy 0.8650 (95% CI 0.8536 to 0.8764) is 1.6 points below the"
@@ -245,3 +256,82 @@ def test_the_front_page_works_the_formula_through_the_explained_model(tmp_path):
     assert example_model(tmp_path, names, "wide") == "wide"
     assert example_model(tmp_path, names, "dense") == "small"
     assert example_model(tmp_path, ["dense"], "dense") == "dense"
+
+
+def test_the_headline_table_keeps_what_a_reader_compares_first():
+    """Train and validation accuracy, layers and epochs are in the second table, so the first fits a page."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    per_seed = {"dnn": seed_table([0.860, 0.866, 0.869]), "cnn_32_stop90": seed_table([0.88, 0.89, 0.90])}
+    per_seed["cnn_32_stop90"]["epochs"] = 4
+    table = headline(params, per_seed, {"dnn": {"params": 101_770}, "cnn_32_stop90": {"params": 113_386}})
+    assert list(table.columns) == ["model", "parameters", "test accuracy", "95% CI", "course note", "course inside CI"]
+    assert table.iloc[0].tolist() == ["`dnn`", "101,770", "0.8650 ± 0.0046", "0.8536 to 0.8764", "0.8809", "no"]
+    assert table.iloc[1]["course note"] == "—"
+    trained = training(params, per_seed)
+    assert list(trained.columns) == ["model", "layers before the head", "train acc", "val acc", "course train"]
+    stopped = "Every model ran its declared epochs except `cnn_32_stop90` (stopped after 4 of 10)."
+    assert epochs_run(params, per_seed) == stopped
+
+
+def plotted_rows(axis: plt.Axes) -> dict[str, dict]:
+    """What a figure of interval rows shows, per row label: its seeds' dots, its centre, its interval and
+    any other marker on the row, read back from the drawn artists."""
+    ticks = axis.yaxis.get_major_ticks()  # a shared axis hides its labels; the ticks keep them
+    rows = {tick.label1.get_text(): y for tick, y in zip(ticks, axis.get_yticks(), strict=True)}
+    shown = {name: {"seeds": [], "markers": []} for name in rows}
+    at = {position: name for name, position in rows.items()}
+    for collection in axis.collections:
+        for x, y in collection.get_offsets() if collection.get_label() != "_nolegend_" else []:
+            key = "seeds" if collection.get_label() == "each seed" else "markers"
+            shown[at[y]][key].append(round(float(x), 4))
+    for container in axis.containers:
+        centres, bars = container.lines[0], container.lines[2][0]
+        for x, y, segment in zip(centres.get_xdata(), centres.get_ydata(), bars.get_segments(), strict=True):
+            ends = tuple(round(float(end), 4) for end in segment[:, 0])
+            shown[at[y]] |= {"centre": round(float(x), 4), "interval": ends, "kind": container.get_label()}
+    return {name: shown[name] for name in sorted(rows, key=lambda name: -rows[name])}
+
+
+def test_the_results_figure_follows_the_per_seed_tables(tmp_path):
+    """The figure is drawn from the same per-seed CSVs as the headline table: change one, and it follows."""
+    figures = []
+    for dnn in ([0.860, 0.866, 0.869], [0.950, 0.955, 0.960]):
+        for name, values in (("dnn", dnn), ("cnn_32", [0.900, 0.905, 0.911])):
+            seed_table(values).to_csv(tmp_path / f"{name}.csv", index=False)
+        per_seed = {name: read_seeds(tmp_path / f"{name}.csv") for name in ("dnn", "cnn_32")}
+        figure = results_figure(per_seed, {"dnn": 0.8809, "cnn_32": None})
+        figures.append(plotted_rows(figure.axes[0]))
+        assert "3 seeds" in figure.axes[0].get_title() and figure.axes[0].get_xlabel() == "test accuracy"
+        plt.close(figure)
+    before, after = figures
+    assert list(before) == ["cnn_32", "dnn"] and list(after) == ["dnn", "cnn_32"], "the best model on top"
+    assert before["dnn"]["seeds"] == [0.860, 0.866, 0.869] and after["dnn"]["seeds"] == [0.950, 0.955, 0.960]
+    assert before["dnn"]["centre"] == 0.865 and after["dnn"]["centre"] == 0.955
+    assert before["dnn"]["interval"] == (0.8536, 0.8764)
+    assert before["dnn"]["markers"] == after["dnn"]["markers"] == [0.8809] and after["cnn_32"]["markers"] == []
+
+
+def test_the_forest_plot_follows_the_comparisons_table(tmp_path):
+    """The forest plot is drawn from comparisons.csv: change a row, and its bar and verdict follow."""
+    table = pd.DataFrame({"model": ["cnn_32", "cnn_16"], "against": ["dnn", "cnn_64"], "difference": [0.031, -0.005],
+                          "ci_low": [0.018, -0.018], "ci_high": [0.043, 0.008], "paired": True,
+                          "verdict": ["better by 3.1 points (95% CI +1.8 to +4.3)",
+                                      "no difference detectable with 3 seeds"], "mcnemar_p": "<0.001"})  # fmt: skip
+    figures = []
+    for edit in ({}, {"difference": -0.015, "ci_low": -0.017, "ci_high": -0.012, "verdict": "worse by 1.5 points"}):
+        path = tmp_path / "comparisons.csv"
+        table.assign(**{column: [table[column][0], value] for column, value in edit.items()}).to_csv(path, index=False)
+        figure = comparisons_figure(pd.read_csv(path), 3)
+        axis = figure.axes[0]
+        figures.append((plotted_rows(axis), [text.get_text() for text in axis.texts]))
+        assert "3 seeds" in axis.get_title() and "difference of mean test accuracy" in axis.get_xlabel()
+        assert any(list(line.get_xdata()) == [0, 0] for line in axis.lines), "a line at zero"
+        plt.close(figure)
+    (before, words), (after, edited_words) = figures
+    assert list(before) == ["cnn_32 − dnn", "cnn_16 − cnn_64"]
+    assert before["cnn_32 − dnn"] | {"seeds": []} == {"seeds": [], "markers": [], "centre": 3.1, "interval": (1.8, 4.3),
+                                                       "kind": "better"}  # fmt: skip
+    undecided, worse = before["cnn_16 − cnn_64"], after["cnn_16 − cnn_64"]
+    assert (undecided["centre"], undecided["kind"]) == (-0.5, "no difference detectable")
+    assert (worse["interval"], worse["kind"]) == ((-1.7, -1.2), "worse")
+    assert words == ["better", "no difference detectable"] and edited_words == ["better", "worse"]
