@@ -213,6 +213,7 @@ def run_side_by_side(
                 if kind == "error":
                     raise value
                 results[index] = value
+                receiver.close()
                 process.join()
                 del running[index]
         return results
