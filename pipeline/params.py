@@ -600,11 +600,11 @@ def check_resources(params: dict, config: ModelConfig, where: str, batch_key: st
 
 
 def describe_memory(estimate: MemoryEstimate) -> str:
-    """What the estimate is made of, for an error line and the shape tables."""
+    """What the estimate is made of, for the shape tables."""
     return (
-        f"{estimate.parameters:,} parameters: weights, gradients and optimizer {megabytes(estimate.weights)};"
-        f" activations of a batch of {estimate.batch_size:,} {megabytes(estimate.activations)};"
-        f" images {megabytes(estimate.data)}; TensorFlow {megabytes(estimate.runtime)}"
+        f"TensorFlow {megabytes(estimate.runtime)}, the images {megabytes(estimate.data)}, the weights with their"
+        f" gradients and optimizer state {megabytes(estimate.weights)}, the activations of a"
+        f" {estimate.batch_size:,}-image batch {megabytes(estimate.activations)}"
     )
 
 

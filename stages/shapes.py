@@ -76,8 +76,8 @@ def shape_table(config: ModelConfig) -> pd.DataFrame:
 def memory_line(estimate: MemoryEstimate) -> str:
     """The training memory estimate the train stage plans its workers with, and what it is made of."""
     return (
-        f"Training it takes about {megabytes(estimate.total)} of memory per seed's process, estimated before it"
-        f" starts ({describe_memory(estimate)})."
+        f"Training it takes about {megabytes(estimate.total)} of memory per seed's process, as the train stage"
+        f" estimates it before it starts: {describe_memory(estimate)}."
     )
 
 
