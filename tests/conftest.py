@@ -113,3 +113,23 @@ def declared_paths(text: str, key: str = "<model>") -> str:
 
     return re.sub(r"\$\{([\w.]+)\}", value, text)
 
+
+
+def offline_chromium(url: str, profile: Path, *options: str) -> subprocess.CompletedProcess:
+    """Headless Chromium's DOM of `url` once its scripts ran, with every host unresolvable.
+
+    Without Chromium, the test is skipped, or fails under CI, which must run it."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        message = "needs Chromium: `make browser`, or as root `apt-get install chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return subprocess.run(
+        [
+            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile}", "--host-resolver-rules=MAP * ~NOTFOUND", *options, "--dump-dom", url,
+        ],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip

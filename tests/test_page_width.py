@@ -9,18 +9,14 @@ it: the page's own scroll width, each table against its column, each number in a
 
 import html
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
 
-from tests.conftest import REPO, declared_paths
+from tests.conftest import REPO, declared_paths, offline_chromium
 
-CHROMIUM = shutil.which("chromium")
 WIDTH, SCREEN = 1012, 1000  # a repository host's narrowest full layout; a laptop's first screen
 PAGE = REPO / declared_paths("${paths.front_page}")
 RESULTS_FIGURE = REPO / declared_paths("${paths.results_figure}")
@@ -83,21 +79,11 @@ def page_html(markdown: str, base: Path) -> str:
 
 def measure(page: Path, tmp_path: Path) -> dict:
     """Chromium's layout of `page` at WIDTH x SCREEN px, measured by MEASURE."""
-    if CHROMIUM is None:
-        message = "needs Chromium: `make browser`, or as root `apt-get install chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
     rendered = tmp_path / "page.html"
     rendered.write_text(page_html(page.read_text(), page.parent.resolve()), encoding="utf-8")
-    browser = subprocess.run(
-        [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}", "--host-resolver-rules=MAP * ~NOTFOUND",
-            f"--window-size={WIDTH},{SCREEN}", "--virtual-time-budget=10000", "--dump-dom", rendered.as_uri(),
-        ],
-        capture_output=True, text=True, timeout=120,
+    browser = offline_chromium(
+        rendered.as_uri(), tmp_path / "profile", "--hide-scrollbars", f"--window-size={WIDTH},{SCREEN}",
+        "--virtual-time-budget=10000",
     )  # fmt: skip
     assert browser.returncode == 0, browser.stderr
     found = re.search(r'<pre id="measured">(.*?)</pre>', browser.stdout, re.S)

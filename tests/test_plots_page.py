@@ -7,7 +7,6 @@ and makes vega-embed draw SVG, so the drawn marks can be read from the DOM Chrom
 """
 
 import json
-import os
 import runpy
 import shutil
 import subprocess
@@ -20,10 +19,9 @@ import yaml
 from dvc_render.base import Renderer
 
 from pipeline.fashion_mnist import CLASS_NAMES
-from tests.conftest import REPO, declared_paths
+from tests.conftest import REPO, declared_paths, offline_chromium
 
 DVC = REPO / ".venv" / "bin" / "dvc"
-CHROMIUM = shutil.which("chromium")
 PLOTS_DIR = REPO / ".dvc" / "plots"
 VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"})
 
@@ -142,24 +140,13 @@ def test_page_template_is_made_from_the_vendored_scripts():
 
 
 def test_plots_page_draws_every_plot_offline(project: Path, tmp_path: Path):
-    if CHROMIUM is None:
-        message = "needs Chromium: `make browser`, or as root `apt-get install chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
     out = tmp_path / "page"
     shown = subprocess.run([DVC, "plots", "show", "-o", out], cwd=project, capture_output=True, text=True, timeout=300)
     assert shown.returncode == 0, shown.stdout + shown.stderr
     net_log = tmp_path / "net-log.json"
-    browser = subprocess.run(
-        [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}", "--host-resolver-rules=MAP * ~NOTFOUND",
-            f"--log-net-log={net_log}", "--virtual-time-budget=20000", "--dump-dom", (out / "index.html").as_uri(),
-        ],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    browser = offline_chromium(
+        (out / "index.html").as_uri(), tmp_path / "profile", f"--log-net-log={net_log}", "--virtual-time-budget=20000"
+    )
     assert browser.returncode == 0, browser.stderr
     requests = page_requests(net_log)
     assert requests == [], f"the page asked the network for {requests}"
