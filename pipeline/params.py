@@ -14,6 +14,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -720,15 +721,11 @@ def check_everything(params: dict) -> None:
     minutes and is then refused by a report stage.
     """
     problems = Problems()
-    checks: list[Callable[[], object]] = [
-        lambda: seed(params), lambda: seeds(params), lambda: threads(params), lambda: data_settings(params),
-        lambda: training_settings(params), lambda: gate_settings(params), lambda: comparisons(params),
-        lambda: reference_accuracies(params), lambda: report_settings(params), lambda: insight_settings(params),
-        *(lambda study=study: study_variants(params, study) for study in STUDIES),
-    ]  # fmt: skip
+    rules = (seed, seeds, threads, data_settings, training_settings, gate_settings, comparisons,
+             reference_accuracies, report_settings, insight_settings)  # fmt: skip
+    checks = [partial(rule, params) for rule in rules] + [partial(study_variants, params, study) for study in STUDIES]
     for study in (None, *STUDIES):
-        names = model_names(params, study)
-        checks += [lambda name=name, study=study: model_config(params, name, study) for name in names]
+        checks += [partial(model_config, params, name, study) for name in model_names(params, study)]
     for check in checks:
         try:
             check()
