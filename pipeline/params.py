@@ -570,10 +570,17 @@ def training_images(params: dict) -> tuple[int, int]:
     return total - validation, validation
 
 
+def images_trained_on(params: dict, config: ModelConfig) -> int:
+    """The training images a model's epochs go through: its `train_fraction` of them, as
+    pipeline/training.py's training_share counts it."""
+    train = training_images(params)[0]
+    return round(config.train_fraction * train) if config.train_fraction < 1 else train
+
+
 def memory_estimate(params: dict, config: ModelConfig) -> MemoryEstimate:
     """A training process's memory for this model and its settings (pipeline/memory.py)."""
     train, validation = training_images(params)
-    shares = round(config.train_fraction * train) if config.train_fraction < 1 else 0  # training_share's copy
+    shares = images_trained_on(params, config) if config.train_fraction < 1 else 0  # training_share's copy
     settings = training_settings(params)
     batch = config.batch_size * (settings.fast_batch_multiplier if settings.profile == "fast" else 1)
     shape, parameters, values = INPUT_SHAPE, 0, math.prod(INPUT_SHAPE)
@@ -587,8 +594,7 @@ def memory_estimate(params: dict, config: ModelConfig) -> MemoryEstimate:
 def check_resources(params: dict, config: ModelConfig, where: str, batch_key: str) -> None:
     """Refuse, before anything trains, a batch larger than the training images and a model whose
     training cannot fit in this machine's memory (the estimate against what the machine has)."""
-    train = training_images(params)[0]
-    images = round(config.train_fraction * train) if config.train_fraction < 1 else train
+    images = images_trained_on(params, config)
     if config.batch_size > images:
         raise fail(batch_key, f"{config.batch_size:,} is more than the {images:,} training images")
     estimate = memory_estimate(params, config)
