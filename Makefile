@@ -4,13 +4,17 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: repro test check lint bench data browser clean
+.PHONY: repro test test-fast check lint bench data browser clean
 
 repro: $(VENV)/installed data
 	dvc repro
 
 test: $(VENV)/installed data browser
 	pytest
+
+# The unit tests alone: no end-to-end pipeline, no training process, no browser (about a minute).
+test-fast: $(VENV)/installed data
+	pytest -m "not e2e and not slow"
 
 check: $(VENV)/installed
 	python -m pipeline.gates

@@ -59,6 +59,7 @@ def test_a_job_whose_process_exits_without_a_result_is_named_with_its_status():
         run_side_by_side(exits_with, [(0,), (3,)], workers=2)
 
 
+@pytest.mark.slow
 def test_a_dead_job_stops_the_others_and_leaves_no_process():
     before = set(psutil.Process().children())
     with pytest.raises(PipelineError, match="killed"):
@@ -163,6 +164,7 @@ def worker_processes(stage: subprocess.Popen) -> list[psutil.Process]:
     return [child for child in children if "spawn_main" in " ".join(child.cmdline())]  # not the resource tracker
 
 
+@pytest.mark.slow
 def test_a_worker_killed_by_sigkill_fails_the_stage_in_seconds_and_a_rerun_trains(workdir):
     """What the out-of-memory killer does: one seed's process gone without a word. The stage must
     not wait for it forever: it stops the other seed, removes everything and names the seed."""
@@ -222,6 +224,7 @@ def small_disk(tmp_path: Path):
     subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_saving_gives_one_line_and_leaves_nothing(workdir, small_disk):
     edit_params(workdir, lambda params: (params["models"]["dnn"].update(epochs=1), params.update(seeds=[0])))
     prepared_dir(workdir / "prepared", count=200)

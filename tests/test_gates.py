@@ -75,6 +75,7 @@ def test_check_command_without_results_says_to_run_the_pipeline(workdir):
     assert result.returncode == 1 and "run `dvc repro`" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_check_command_reads_the_seeds_folder_where_dvc_yaml_declares_it(workdir):
     """`make check` passes no path: it takes dvc.yaml's `paths.seeds`, so a moved folder moves it too."""
     names = list(yaml.safe_load((workdir / "params.yaml").read_text())["models"])

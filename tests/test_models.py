@@ -154,6 +154,7 @@ def train_once(layers: dict) -> list[np.ndarray]:
     return model.get_weights()
 
 
+@pytest.mark.slow
 def test_training_twice_gives_identical_weights():
     layers = {
         "conv_1": {"type": "conv", "filters": 8, "kernel": 3},

@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 
 from tests.conftest import REPO, declared_paths, offline_chromium
 
+pytestmark = pytest.mark.slow  # every test here drives Chromium
 WIDTH, SCREEN = 1012, 1000  # a repository host's narrowest full layout; a laptop's first screen
 PAGE = REPO / declared_paths("${paths.front_page}")
 RESULTS_FIGURE = REPO / declared_paths("${paths.results_figure}")

@@ -32,10 +32,13 @@ VARIANTS = ["base", "more_data", "dropout", "early_stopping"]
 # and lists changed dependencies: the README's comparison keeps the parameters and test accuracy,
 # what a sweep is judged by, to fit 160 columns.
 ONLY_TEST_ACCURACY = "State|Executor|.*/(?!.*:test_accuracy$)"
-pytestmark = pytest.mark.skipif(
-    local_copy([Path(os.environ.get(ENV_DIR, DEBIAN_DIR)), DEBIAN_DIR]) is None,
-    reason="needs the real Fashion-MNIST (apt-get install dataset-fashion-mnist)",
-)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        local_copy([Path(os.environ.get(ENV_DIR, DEBIAN_DIR)), DEBIAN_DIR]) is None,
+        reason="needs the real Fashion-MNIST (apt-get install dataset-fashion-mnist)",
+    ),
+]
 
 
 def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:

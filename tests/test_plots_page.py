@@ -139,6 +139,7 @@ def test_page_template_is_made_from_the_vendored_scripts():
     assert (PLOTS_DIR / "index.html").read_text(encoding="utf-8") == page(), "run python .dvc/plots/make_page.py"
 
 
+@pytest.mark.slow
 def test_plots_page_draws_every_plot_offline(project: Path, tmp_path: Path):
     out = tmp_path / "page"
     shown = subprocess.run([DVC, "plots", "show", "-o", out], cwd=project, capture_output=True, text=True, timeout=300)

@@ -64,6 +64,7 @@ def test_huge_declared_dimensions_are_refused_without_allocating():
         parse_idx(header + bytes(100), "huge.idx", IMAGES_MAGIC)
 
 
+@pytest.mark.slow
 def test_a_training_stage_killed_mid_epoch_leaves_no_model_or_history_and_no_worker(workdir):
     """SIGKILL to the stage alone gives no chance to clean up: its worker processes, which train
     the seeds, must notice and exit, and no model or history may ever have been written."""
@@ -91,6 +92,7 @@ def test_a_training_stage_killed_mid_epoch_leaves_no_model_or_history_and_no_wor
     assert not any(path.suffix in (".keras", ".csv") for path in out.iterdir())
 
 
+@pytest.mark.slow
 def test_a_training_whose_loss_turns_nan_fails_and_saves_nothing(workdir):
     """A learning rate of 1e30 diverges at once: Keras's TerminateOnNaN stops it, the stage says so."""
     params = yaml.safe_load((workdir / "params.yaml").read_text())

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from pipeline.startup import harmless_lines_dropped
@@ -12,6 +13,7 @@ from tests.conftest import REPO, prepared_dir, run_module
 NOISE = ("cuInit", "oneDNN", "absl::InitializeLog", "cuda drivers", "cpu_feature_guard")
 
 
+@pytest.mark.slow
 def test_a_training_stage_prints_no_start_up_noise(workdir):
     params = yaml.safe_load((workdir / "params.yaml").read_text())
     params["seeds"] = [0, 1]  # the stage and both of its worker processes import TensorFlow
@@ -70,6 +72,7 @@ def test_a_fatal_message_survives_an_import_that_aborts_the_process(tmp_path):
     assert result.stderr == "F0000 fatal.cc:1] this CPU lacks AVX\n"
 
 
+@pytest.mark.slow
 def test_an_import_with_stderr_closed_still_works():
     result = subprocess.run(
         [sys.executable, "-c", "import pipeline, keras"], env={**os.environ, "PYTHONPATH": str(REPO)},

@@ -116,6 +116,7 @@ def test_training_share_is_stratified_and_seeded():
     assert training.training_share((images, labels), 1.0, seed=0)[1] is labels
 
 
+@pytest.mark.slow
 def test_steps_per_execution_does_not_change_the_math():
     """Several steps per compiled call is an execution detail: the weights come out identical."""
 
@@ -179,6 +180,7 @@ save_model(build_model(config_of(SMALL), precision=sys.argv[2]), __import__("pat
 
 
 @pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+@pytest.mark.slow
 def test_two_processes_save_the_same_model_with_the_same_bytes(tmp_path, precision):
     """Across processes too: Keras numbers shared objects by memory address, renumbered on saving."""
     paths = [tmp_path / f"{index}.keras" for index in range(2)]
@@ -217,6 +219,7 @@ def single_device() -> dict:
     return result_of(worker("none", 1))
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_cpus_matches_one_device(single_device):
     """Two replicas see a global batch twice as large: results agree within 0.05 accuracy."""
     mirrored = result_of(worker("mirrored", 2))
@@ -225,6 +228,7 @@ def test_mirrored_strategy_over_two_cpus_matches_one_device(single_device):
     assert mirrored["val_accuracy"] == pytest.approx(single_device["val_accuracy"], abs=0.05)
 
 
+@pytest.mark.slow
 def test_two_workers_train_as_one_process_with_their_global_batch(tmp_path):
     """Two worker processes on loopback (pipeline.cluster, one thread each) end with the same
     weights, bit for bit, and match one process fed the same global batch within 1e-5: weights,
@@ -255,6 +259,7 @@ def test_two_workers_train_as_one_process_with_their_global_batch(tmp_path):
     assert isinstance(load_model(tmp_path / "0.keras"), keras.Sequential)
 
 
+@pytest.mark.slow
 def test_the_train_stage_on_two_machines_gives_both_the_same_models(tmp_path):
     """README's two-machine commands, each "machine" a checkout of its own: `pipeline.cluster
     --workers ... --index i -- python -m stages.train`. Seeds train one after another over the

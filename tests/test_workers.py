@@ -70,6 +70,7 @@ def intervals_of_two_stages_at_once(tmp_path, prefix: tuple[str, ...]) -> list[t
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or cores() < 2, reason="needs two cores and Linux")
+@pytest.mark.slow
 def test_trainings_of_concurrent_stages_share_the_machines_slots(tmp_path):
     """On one core there is one slot: the second stage's job waits for the first's, though the two
     stages know nothing of each other. On two cores (three slots) the same two run at once."""
@@ -110,6 +111,7 @@ def test_worker_and_thread_counts():
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or cores() < 2, reason="needs two cores and Linux")
+@pytest.mark.slow
 def test_seeds_side_by_side_on_two_cores_give_the_bytes_of_one_core_one_after_another(workdir):
     """With one thread per worker, a seed's model is the same however many cores ran the stage."""
     params = yaml.safe_load((workdir / "params.yaml").read_text())
