@@ -333,10 +333,6 @@ def comparable_files(copy: Path) -> dict[str, bytes]:
     return files
 
 
-@pytest.mark.skipif(
-    os.environ.get("CI") == "true",
-    reason="CI rebuilds the real pipeline from scratch and fails unless the committed results come out the same",
-)
 def test_two_runs_from_scratch_give_identical_bytes(pipeline_copy, tmp_path_factory):
     second = reproduced_copy(tmp_path_factory.mktemp("pipeline_again"))
     first_files, second_files = comparable_files(pipeline_copy), comparable_files(second)
