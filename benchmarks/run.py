@@ -1,6 +1,6 @@
 """`make bench`: how fast the pipeline trains and rebuilds on this machine, against the plain way.
 
-Prints every figure and writes the speed report (dvc.yaml's `paths.performance`). Outside the DVC pipeline because
+Prints every figure and writes the speed report (dvc.yaml's `paths.reports.performance`). Outside the DVC pipeline because
 its figures depend on the machine. `--full` adds a from-scratch `dvc repro` of the whole
 pipeline in a fresh clone, stage by stage with each stage's peak memory (about 20 minutes
 more). Run it on the committed state: the rebuild figures use a clone of HEAD.
@@ -336,7 +336,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="also rebuild everything from scratch (~20 min)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="measure these sections again, keep the rest")
     parser.add_argument("--data", type=Path, default=declared_path("prepared"))
-    parser.add_argument("--out", type=Path, default=declared_path("performance"))
+    parser.add_argument("--out", type=Path, default=declared_path("reports.performance"))
     args = parser.parse_args()
     params = load_params()
     configure(0, 0)  # a thread per core: one training at a time uses the whole machine, as the plain path does

@@ -15,23 +15,27 @@ from pipeline.errors import PipelineError
 from pipeline.names import model_name
 
 SHARED = {
+    "configs": "where <model>.json, the models' checked configurations, are",
     "data": "the prepared arrays",
-    "models_dir": "where <model>/seed_<seed>.keras, the trained models, are",
-    "history_dir": "where <model>/seed_<seed>.csv, the training histories, are",
-    "seeds_dir": "where <model>.csv, a row per seed, are",
-    "metrics_dir": "where <model>.json, the figures over the seeds, are",
-    "predictions_dir": "where <model>/seed_<seed>.csv, the test predictions, are",
+    "models_dir": "where <model>.seeds/seed_<seed>.keras, the trained models, are",
+    "history_dir": "where <model>.seeds/seed_<seed>.csv, the training histories, are",
+    "seeds_dir": "where <model>.seeds.csv, a row per seed, are",
+    "metrics_dir": "where <model>.metrics.json, the figures over the seeds, are",
+    "predictions_dir": "where <model>.seeds/seed_<seed>.csv, the test predictions, are",
     "out_dir": "the folder the stage fills",
     "out": "the page the stage writes",
 }
 
 
-def parse_arguments(doc: str, *shared: str, model: bool = False, study: bool = False, **own: str) -> argparse.Namespace:
+def parse_arguments(
+    doc: str, *shared: str, model: bool = False, study: bool = False, pairs: dict[str, str] | None = None, **own: str
+) -> argparse.Namespace:
     """The stage's arguments: `shared` options described in SHARED, its `own` options with their help.
 
     Option names are the keywords with `-`, e.g. `models_dir` is --models-dir. `model` takes the
     model's name (checked as it is parsed: a bad name is one `error:` line naming the rule);
-    `study` the study it belongs to, if any. The description is the docstring's first line.
+    `study` the study it belongs to, if any; each of `pairs` two paths, FROM and TO. The
+    description is the docstring's first line.
     """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     if model:
@@ -42,16 +46,23 @@ def parse_arguments(doc: str, *shared: str, model: bool = False, study: bool = F
         parser.add_argument("--study", help="the study the model belongs to, if any (checked with params.yaml)")
     for name, what in {**{name: SHARED[name] for name in shared}, **own}.items():
         parser.add_argument("--" + name.replace("_", "-"), type=Path, required=True, help=what)
+    for name, what in (pairs or {}).items():
+        parser.add_argument(
+            "--" + name.replace("_", "-"), type=Path, nargs=2, metavar=("FROM", "TO"), required=True, help=what
+        )
     return parser.parse_args()
 
 
 def declared_path(key: str, pipeline: Path = Path("dvc.yaml")) -> Path:
-    """A path as dvc.yaml declares it under `vars: paths`, for commands outside the pipeline (`make check`,
-    `make bench`); stages get theirs on the command line."""
+    """A path as dvc.yaml declares it under `vars: paths` (a dotted key, e.g. `reports.seeds`), for commands
+    outside the pipeline (`make check`, `make bench`); stages get theirs on the command line."""
     try:
         declared = yaml.safe_load(pipeline.read_text())
         blocks = [block for block in declared["vars"] if isinstance(block, dict) and "paths" in block]
-        return Path(blocks[0]["paths"][key])
+        found = blocks[0]["paths"]
+        for part in key.split("."):
+            found = found[part]
+        return Path(found)
     except (OSError, yaml.YAMLError, KeyError, TypeError, IndexError) as error:
         raise PipelineError(f"{pipeline}: no path `paths.{key}` under `vars` ({type(error).__name__})") from None
 

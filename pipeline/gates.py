@@ -63,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds-dir", type=Path, help="where <model>.csv, a row per seed, are (default: dvc.yaml's)")
     args = parser.parse_args()
-    seeds_dir = args.seeds_dir or declared_path("seeds")
+    seeds_dir = args.seeds_dir or declared_path("reports.seeds")
     params = load_params()
     settings = gate_settings(params)
     accuracies = {

@@ -84,3 +84,12 @@ def available_memory() -> int:
 def megabytes(size: int) -> str:
     """Bytes as a reader compares them: '1,234 MB' (MiB, as `free -m` and the benchmarks count)."""
     return f"{size / MIB:,.0f} MB"
+
+
+def describe_memory(estimate: MemoryEstimate) -> str:
+    """What the estimate is made of, for the shape tables."""
+    return (
+        f"TensorFlow {megabytes(estimate.runtime)}, the images {megabytes(estimate.data)}, the weights with their"
+        f" gradients and optimizer state {megabytes(estimate.weights)}, the activations of a"
+        f" {estimate.batch_size:,}-image batch {megabytes(estimate.activations)}"
+    )

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import keras
 
+from pipeline.config import INPUT_SHAPE, ModelConfig
 from pipeline.errors import PipelineError
 from pipeline.layers import keras_layer
 from pipeline.multi_worker import MultiWorkerSequential, under_multi_worker_strategy
-from pipeline.params import INPUT_SHAPE, ModelConfig
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
 

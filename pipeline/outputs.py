@@ -4,8 +4,6 @@ The stage that writes a file and the stage that reads or links it take its name 
 the folders themselves are paths in dvc.yaml (`vars: paths`), handed to both.
 """
 
-# models/<model>/: beside seed_<seed>.keras, the plan it was trained with
-PLAN_SUFFIX = ".plan.json"
 # figures/<model>/
 ACTIVATIONS = "activations.png"
 FIRST_CONV_CHANNELS = "first_conv_channels.png"

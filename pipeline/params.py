@@ -20,8 +20,9 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from pipeline.config import INPUT_SHAPE, DataConfig, DataSettings, ModelConfig, RunConfig, TrainingSettings
 from pipeline.errors import PipelineError
-from pipeline.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_COUNT, TRAIN_COUNT
+from pipeline.fashion_mnist import CLASS_NAMES, TEST_COUNT, TRAIN_COUNT
 from pipeline.layers import (
     LAYER_TYPES,
     QUOTED,
@@ -40,7 +41,6 @@ from pipeline.names import NAME_RULE, is_valid_name
 from pipeline.shapes import parameter_count
 
 PARAMS_FILE = Path("params.yaml")
-INPUT_SHAPE = (IMAGE_SIDE, IMAGE_SIDE, 1)
 OLD_FORM = (
     "is a list, the old form; declare a mapping from layer name to layer, e.g. "
     "`conv_1: {type: conv, filters: 32}`, `pool_1: {type: maxpool}`, `flatten: {type: flatten}`"
@@ -145,12 +145,6 @@ SCHEMA: dict[str, Argument] = {
 
 
 @dataclass(frozen=True)
-class DataSettings:
-    validation_fraction: float
-    subset: int | None
-
-
-@dataclass(frozen=True)
 class ReportSettings:
     activation_images: tuple[int, ...]
     activation_channel: int
@@ -171,36 +165,6 @@ class InsightSettings:
     projection_images: int
     perplexity: float
     neighbours: int
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """A model's full declaration: its layers then the head, and its training settings.
-
-    Each layer is a checked spec: its `name`, `type` and every argument of its type.
-    """
-
-    name: str
-    layers: tuple[dict, ...]
-    optimizer: str
-    learning_rate: float
-    batch_size: int
-    epochs: int
-    stop_at_accuracy: float | None
-    early_stopping_patience: int | None
-    train_fraction: float
-    head_size: int = 0  # how many of `layers`, at the end, are the head
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    """How models are trained (not what they are): see `training` in params.yaml."""
-
-    steps_per_execution: int
-    profile: str
-    strategy: str
-    fast_batch_multiplier: int
-    fast_precision: str
 
 
 @dataclass(frozen=True)
@@ -606,15 +570,6 @@ def check_resources(params: dict, config: ModelConfig, where: str, batch_key: st
         )
 
 
-def describe_memory(estimate: MemoryEstimate) -> str:
-    """What the estimate is made of, for the shape tables."""
-    return (
-        f"TensorFlow {megabytes(estimate.runtime)}, the images {megabytes(estimate.data)}, the weights with their"
-        f" gradients and optimizer state {megabytes(estimate.weights)}, the activations of a"
-        f" {estimate.batch_size:,}-image batch {megabytes(estimate.activations)}"
-    )
-
-
 def declarations(params: dict, name: str, study: str | None) -> dict[str, dict]:
     """The blocks a model is merged from, by key prefix: `defaults`, `<study>.defaults`, its own."""
     blocks = {"defaults": mapping(params, "defaults")}
@@ -680,6 +635,17 @@ def training_settings(params: dict) -> TrainingSettings:
     training = checked_setting(params, "training")
     fast = training.pop("fast")
     return TrainingSettings(**training, **{f"fast_{key}": value for key, value in fast.items()})
+
+
+def data_config(params: dict) -> DataConfig:
+    """What `prepare` is given by check_params: the validation split's seed and settings."""
+    return DataConfig(seed(params), data_settings(params))
+
+
+def run_config(params: dict, name: str, study: str | None = None) -> RunConfig:
+    """What the named model's stages are given by check_params: the model, its training, seeds, memory."""
+    config = model_config(params, name, study)
+    return RunConfig(config, training_settings(params), seeds(params), threads(params), memory_estimate(params, config))
 
 
 def gate_settings(params: dict) -> GateSettings:

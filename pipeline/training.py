@@ -21,11 +21,11 @@ import numpy as np
 import tensorflow as tf
 
 from pipeline.arrays import stratified_sample
+from pipeline.config import ModelConfig, TrainingSettings
 from pipeline.errors import PipelineError
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.models import build_model
 from pipeline.multi_worker import as_plain_sequential
-from pipeline.params import ModelConfig, TrainingSettings
 
 Split = tuple[np.ndarray, np.ndarray]
 ARCHIVE_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip entry can carry

@@ -194,7 +194,8 @@ def most_confused(counts: pd.DataFrame, shown: int = 3) -> str:
 
 def curves(history_dir: Path, names: list[str], seed: int) -> pd.DataFrame:
     """Every model's per-epoch history of one seed in one long table, for `dvc plots`."""
-    tables = [read_history(seed_path(history_dir, name, seed, ".csv")).assign(model=name) for name in names]
+    histories = [seed_path(history_dir, name, seed, ".csv", folder_suffix="") for name in names]  # as published
+    tables = [read_history(path).assign(model=name) for path, name in zip(histories, names, strict=True)]
     return pd.concat(tables).reindex(columns=CURVE_COLUMNS)
 
 

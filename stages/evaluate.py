@@ -1,16 +1,16 @@
 """Stage `evaluate@<model>`: test-set figures of one model, per seed and over its seeds.
 
-Writes
-- <seeds-dir>/<model>.csv: one row per seed: test accuracy and loss, the final training and
+The model and its seeds come from <configs>/<model>.json (see `check_params`). Writes
+- <seeds-dir>/<model>.seeds.csv: one row per seed: test accuracy and loss, the final training and
   validation accuracy, epochs run;
-- <metrics-dir>/<model>.json: what `dvc metrics show` lists, one row per model: the mean over
+- <metrics-dir>/<model>.metrics.json: what `dvc metrics show` lists, one row per model: the mean over
   the seeds of test accuracy with its sample SD and 95% t interval (ci_low, ci_high), the mean
   training and validation accuracy, the parameter count and the number of seeds, and under `plan`
   each seed's training plan (global batch, learning rate, precision, replicas, steps per call):
   a list, which `dvc metrics show` leaves out of its columns;
-- <predictions-dir>/<model>/seed_<seed>.csv: one row per test image, actual and predicted class
+- <predictions-dir>/<model>.seeds/seed_<seed>.csv: one row per test image, actual and predicted class
   names (confusion matrices, per-class accuracy and McNemar's test are computed from them).
-`--study` evaluates a model of a study (see `overfitting` in params.yaml).
+`publish` copies the first two into reports/ for git.
 """
 
 import json
@@ -21,11 +21,10 @@ import pandas as pd
 
 from pipeline.arrays import load_split
 from pipeline.cli import parse_arguments
+from pipeline.config import read_run_config
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.names import named_path, remove_old, seed_path
-from pipeline.outputs import PLAN_SUFFIX
-from pipeline.params import load_params, model_config, seeds
+from pipeline.names import METRICS, PER_SEED, PLAN, SEED_TABLE, named_path, remove_old, seed_path
 from pipeline.results import read_history, read_plan
 from pipeline.statistics import summarize
 
@@ -78,17 +77,15 @@ def write_predictions(path: Path, labels: np.ndarray, predicted: np.ndarray) -> 
 
 def main() -> None:
     args = parse_arguments(
-        __doc__, "data", "models_dir", "history_dir", "seeds_dir", "metrics_dir", "predictions_dir", model=True,
-        study=True,
+        __doc__, "configs", "data", "models_dir", "history_dir", "seeds_dir", "metrics_dir", "predictions_dir",
+        model=True,
     )
     name = args.model
-    params = load_params()
-    model_config(params, name, args.study)  # the model must still be declared, and valid
-    run_seeds = seeds(params)
-    seeds_path, metrics_path = named_path(args.seeds_dir, name, ".csv"), named_path(args.metrics_dir, name, ".json")
-    remove_old(seeds_path, metrics_path, named_path(args.predictions_dir, name))
+    run_seeds = read_run_config(named_path(args.configs, name, ".json")).seeds
+    seeds_path, metrics_path = named_path(args.seeds_dir, name, SEED_TABLE), named_path(args.metrics_dir, name, METRICS)
+    remove_old(seeds_path, metrics_path, named_path(args.predictions_dir, name, PER_SEED))
     histories = {seed: read_history(seed_path(args.history_dir, name, seed, ".csv")) for seed in run_seeds}
-    plans = {seed: read_plan(seed_path(args.models_dir, name, seed, PLAN_SUFFIX)) for seed in run_seeds}
+    plans = {seed: read_plan(seed_path(args.models_dir, name, seed, PLAN)) for seed in run_seeds}
 
     from pipeline.models import load_model  # starts TensorFlow: only once the arguments are checked
 

@@ -1,6 +1,7 @@
 """Stage `figures@<model>`: what one trained model sees and gets wrong, as PNGs.
 
-The model is the run of the first seed in `seeds`. Into <out-dir>/<model>/:
+The model is the run of the first seed in `seeds`. Into <out-dir>/<model>.figures/ (`publish`
+copies them to reports/figures/<model>/):
 - activations.png: the source's grid, one row per chosen test image, one column per
   convolution or pooling layer, one feature map (channel) of each, `inferno`;
 - first_conv_channels.png: every feature map of the first convolution for one image;
@@ -21,7 +22,7 @@ from pipeline.arrays import load_split
 from pipeline.cli import parse_arguments
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.names import named_path, seed_path
+from pipeline.names import FIGURES, named_path, seed_path
 from pipeline.outputs import ACTIVATIONS, CONFUSION, FIRST_CONV_CHANNELS, FIRST_CONV_KERNELS, MISCLASSIFIED
 from pipeline.params import ReportSettings, load_params, model_config, report_settings, seeds
 from pipeline.plotting import ACTIVATION_CMAP, IMAGE_CMAP, KERNEL_CMAP, blank, image_grid, plt, save
@@ -153,7 +154,7 @@ def main() -> None:
     params = load_params()
     model_config(params, name)
     settings, shown_seed = report_settings(params), seeds(params)[0]  # the channel fits every model
-    out_dir = named_path(args.out_dir, name)  # never anything but the model's own folder
+    out_dir = named_path(args.out_dir, name, FIGURES)  # never anything but the model's own folder
     shutil.rmtree(out_dir, ignore_errors=True)
 
     from pipeline.models import load_model

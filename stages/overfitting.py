@@ -321,7 +321,7 @@ def main() -> None:
     names, seed_list = study_variants(params, STUDY), seeds(params)
     configs = {name: model_config(params, name, STUDY) for name in names}
     histories = {
-        (name, seed): read_study_history(seed_path(args.history_dir, name, seed, ".csv"))
+        (name, seed): read_study_history(seed_path(args.history_dir, name, seed, ".csv", folder_suffix=""))
         for name in names
         for seed in seed_list
     }

@@ -1,5 +1,6 @@
 """Stage `prepare`: <raw>/ -> <out>/, model-ready arrays, and <summary>, a data summary.
 
+The split's seed and settings come from <data-config> (see `check_params`).
 Pixels are scaled to [0, 1] as float32 and shaped (N, 28, 28, 1); labels stay uint8.
 A stratified, seeded share of the training set is held out for validation (and, for
 quick runs, a stratified subset is taken first); the test set is left as it is.
@@ -14,10 +15,11 @@ import numpy as np
 
 from pipeline.arrays import stratified_sample
 from pipeline.cli import parse_arguments
+from pipeline.config import DataSettings, read_data_config
 from pipeline.errors import PipelineError, run
 from pipeline.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
 from pipeline.idx import read_images_and_labels
-from pipeline.params import DataSettings, data_settings, load_params, quote, seed
+from pipeline.layers import quote
 
 SPLITS = ("train", "validation", "test")
 
@@ -95,10 +97,10 @@ def save(splits: dict[str, tuple[np.ndarray, np.ndarray]], out_dir: Path) -> Non
 
 
 def main() -> None:
-    args = parse_arguments(__doc__, raw="the four IDX gzip files", out="where the arrays go",
-                           summary="the data summary (JSON)")  # fmt: skip
-    params = load_params()
-    settings, split_seed = data_settings(params), seed(params)
+    args = parse_arguments(__doc__, raw="the four IDX gzip files", data_config="the split's settings (JSON)",
+                           out="where the arrays go", summary="the data summary (JSON)")  # fmt: skip
+    config = read_data_config(args.data_config)
+    settings, split_seed = config.data, config.seed
 
     raw = load_raw(args.raw)
     splits = {**split(*raw["train"], settings, split_seed), "test": raw["test"]}

@@ -1,20 +1,21 @@
 """Stage `shapes@<model>`: the model's output-shape table, by formula and as Keras reports it.
 
-Writes <out-dir>/<model>.md and .csv: per layer the input shape, window, stride,
-padding, the output shape by O = floor((i - f + 2p) / s) + 1, the parameters by formula
-(conv (f*f*c_in + 1) * c_out, dense (n_in + 1) * n_out), Keras's figures, and whether
-they agree, and the model's training memory as the train stage estimates it. A disagreement
+The model comes from <configs>/<model>.json (see `check_params`). Writes
+<out-dir>/<model>.shapes.md and .shapes.csv (`publish` copies them into reports/): per layer
+the input shape, window, stride, padding, the output shape by O = floor((i - f + 2p) / s) + 1,
+the parameters by formula (conv (f*f*c_in + 1) * c_out, dense (n_in + 1) * n_out), Keras's
+figures, and whether they agree, and the model's training memory as the train stage estimates it. A disagreement
 fails the stage and writes nothing.
 """
 
 import pandas as pd
 
 from pipeline.cli import parse_arguments
+from pipeline.config import INPUT_SHAPE, ModelConfig, read_run_config
 from pipeline.errors import PipelineError, run
 from pipeline.layers import layer_output_shape
-from pipeline.memory import MemoryEstimate, megabytes
-from pipeline.names import named_path, remove_old
-from pipeline.params import INPUT_SHAPE, ModelConfig, describe_memory, load_params, memory_estimate, model_config
+from pipeline.memory import MemoryEstimate, describe_memory, megabytes
+from pipeline.names import SHAPES_PAGE, SHAPES_TABLE, named_path, remove_old
 from pipeline.shapes import padding_amount, parameter_count
 
 
@@ -114,11 +115,11 @@ def render(name: str, table: pd.DataFrame, estimate: MemoryEstimate) -> str:
 
 
 def main() -> None:
-    args = parse_arguments(__doc__, "out_dir", model=True)
-    params = load_params()
-    config = model_config(params, args.model)
-    estimate = memory_estimate(params, config)
-    csv_path, markdown_path = named_path(args.out_dir, args.model, ".csv"), named_path(args.out_dir, args.model, ".md")
+    args = parse_arguments(__doc__, "configs", "out_dir", model=True)
+    run_config = read_run_config(named_path(args.configs, args.model, ".json"))
+    config, estimate = run_config.model, run_config.memory
+    csv_path = named_path(args.out_dir, args.model, SHAPES_TABLE)
+    markdown_path = named_path(args.out_dir, args.model, SHAPES_PAGE)
     remove_old(csv_path, markdown_path)
     table = shape_table(config)
     wrong = table[~table["agree"]]

@@ -1,18 +1,19 @@
 """Stage `train@<model>`: fit one model declared in params.yaml once per seed, side by side.
 
-Each seed's model goes to <models-dir>/<model>/seed_<seed>.keras (Keras's native format), with
-the plan it was trained with (global batch, learning rate, precision, replicas) beside it in
+The model, its training settings, seeds, threads and memory estimate come from
+<configs>/<model>.json, written by `check_params` once every rule of params.yaml has passed
+(a study's variant: its study's configs folder). Each seed's model goes to
+<models-dir>/<model>.seeds/seed_<seed>.keras (Keras's native format), with the plan it was
+trained with (global batch, learning rate, precision, replicas) beside it in
 seed_<seed>.plan.json; its per-epoch loss, accuracy, validation loss and accuracy to
-<history-dir>/<model>/seed_<seed>.csv (no wall-clock times: the history feeds other stages and
-is kept in git, so a rebuild must give the same bytes). `--study overfitting` trains a model of
-that study instead.
+<history-dir>/<model>.seeds/seed_<seed>.csv (no wall-clock times: a rebuild must give the same
+bytes, and `publish` copies the histories into reports/ for git).
 
-Before any data loads, every rule of params.yaml is checked (pipeline/params.py's
-check_everything) and the model's training memory estimated. The seeds train in parallel, a
-process each, as many at a time as the cores and the free memory allow (pipeline/workers.py),
-each with `threads` TensorFlow threads. Files are written under temporary names and moved into
-place when a seed's training has finished; a loss that turns NaN, a failed write (a full disk)
-or a worker killed (the out-of-memory killer) fails the stage and leaves nothing of it.
+The seeds train in parallel, a process each, as many at a time as the cores and the free
+memory allow (pipeline/workers.py), each with `threads` TensorFlow threads. Files are
+written under temporary names and moved into place when a seed's training has finished; a
+loss that turns NaN, a failed write (a full disk) or a worker killed (the out-of-memory
+killer) fails the stage and leaves nothing of it.
 """
 
 import json
@@ -23,28 +24,19 @@ from pathlib import Path
 
 from pipeline.arrays import load_split
 from pipeline.cli import parse_arguments
+from pipeline.config import read_run_config
 from pipeline.errors import PipelineError, run
 from pipeline.memory import megabytes
-from pipeline.names import named_path, remove_old, seed_path
-from pipeline.outputs import PLAN_SUFFIX
-from pipeline.params import (
-    check_everything,
-    load_params,
-    memory_estimate,
-    model_config,
-    seeds,
-    threads,
-    training_settings,
-)
+from pipeline.names import PER_SEED, PLAN, named_path, remove_old, seed_path
 from pipeline.workers import run_side_by_side, threads_per_worker, worker_count
 
 
 def train_seed(
-    name: str, study: str | None, seed: int, thread_count: int, data: Path, model_path: Path, history_path: Path
+    name: str, config_path: Path, seed: int, thread_count: int, data: Path, model_path: Path, history_path: Path
 ) -> None:
     """One training run, in a worker process of its own: model, plan and history of one seed."""
-    params = load_params()
-    config, settings = model_config(params, name, study), training_settings(params)
+    run_config = read_run_config(config_path)
+    config, settings = run_config.model, run_config.training
     train_split, validation_split = load_split(data, "train"), load_split(data, "validation")
 
     import keras
@@ -73,7 +65,7 @@ def train_seed(
     except PipelineError:
         partial_history.unlink(missing_ok=True)
         raise
-    plan_path = model_path.with_name(model_path.stem + PLAN_SUFFIX)
+    plan_path = model_path.with_name(model_path.stem + PLAN)
     try:
         write_plan(plan, plan_path)  # before the model: a model in place always has its plan
         save_model(model, model_path)
@@ -98,22 +90,21 @@ def write_plan(plan: object, path: Path) -> None:
 
 
 def main() -> None:
-    args = parse_arguments(__doc__, "data", "models_dir", "history_dir", model=True, study=True)
+    args = parse_arguments(__doc__, "configs", "data", "models_dir", "history_dir", model=True)
     name = args.model
-    params = load_params()
-    check_everything(params)  # every rule of every stage, before any data is loaded
-    config, settings, run_seeds = model_config(params, name, args.study), training_settings(params), seeds(params)
-    estimate = memory_estimate(params, config)
+    config_path = named_path(args.configs, name, ".json")
+    run_config = read_run_config(config_path)
+    settings, run_seeds, estimate = run_config.training, run_config.seeds, run_config.memory
     # A strategy over several devices or machines takes the whole machine: one seed at a time.
     if settings.strategy in ("mirrored", "multi_worker"):
         workers = 1
     else:
         workers = worker_count(len(run_seeds), estimate.total)
-    thread_count = threads_per_worker(threads(params), workers)
-    models_dir, history_dir = named_path(args.models_dir, name), named_path(args.history_dir, name)
+    thread_count = threads_per_worker(run_config.threads, workers)
+    models_dir, history_dir = named_path(args.models_dir, name, PER_SEED), named_path(args.history_dir, name, PER_SEED)
     remove_old(models_dir, history_dir)
     jobs = [
-        (name, args.study, seed, thread_count, args.data, seed_path(args.models_dir, name, seed, ".keras"),
+        (name, config_path, seed, thread_count, args.data, seed_path(args.models_dir, name, seed, ".keras"),
          seed_path(args.history_dir, name, seed, ".csv"))
         for seed in run_seeds
     ]  # fmt: skip

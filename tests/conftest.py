@@ -90,6 +90,15 @@ def start_module(module: str, *args: str, cwd: Path, stderr: int = subprocess.DE
     )  # fmt: skip
 
 
+CHECK = ("--data-config", "configs/data.json", "--configs", "configs", "--study-configs", "study_configs")
+
+
+def checked_configs(workdir: Path) -> None:
+    """check_params in `workdir`, as `dvc repro` runs it before the stages that read its configurations."""
+    result = run_module("stages.check_params", *CHECK, cwd=workdir)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A temporary working directory holding a copy of the repository's params.yaml."""

@@ -20,12 +20,12 @@ from pipeline.errors import PipelineError
 from pipeline.memory import MIB, RUNTIME_BYTES, training_memory
 from pipeline.params import load_params, memory_estimate, model_config
 from pipeline.workers import run_side_by_side, worker_count
-from tests.conftest import REPO, prepared_dir, run_module, start_module
+from tests.conftest import CHECK, REPO, checked_configs, prepared_dir, run_module, start_module
 
 POOLING_FIRST = {
     "pool_1": {"type": "maxpool"}, "conv_1": {"type": "conv", "filters": 8}, "flatten": {"type": "flatten"},
 }  # fmt: skip
-TRAIN = ("--data", "prepared", "--models-dir", "models", "--history-dir", "history")
+TRAIN = ("--configs", "configs", "--data", "prepared", "--models-dir", "models", "--history-dir", "history")
 
 
 def edit_params(workdir: Path, edit) -> None:
@@ -94,17 +94,17 @@ def test_the_estimate_follows_the_models_layers_and_data():
 
 
 def refused_before_tensorflow(workdir: Path, edit) -> str:
-    """The train stage's one error line for params.yaml edited by `edit`: given in seconds,
-    without importing TensorFlow, leaving no output behind."""
+    """check_params' one error line for params.yaml edited by `edit`, before any stage that trains:
+    given in seconds, without importing TensorFlow, leaving no output behind."""
     edit_params(workdir, edit)
     started = time.monotonic()
-    result = run_module("stages.train", "dnn", *TRAIN, cwd=workdir, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    result = run_module("stages.check_params", *CHECK, cwd=workdir, env={"PYTHONPROFILEIMPORTTIME": "1"})
     seconds = time.monotonic() - started
     error = [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
     assert result.returncode == 1 and len(error) == 1, result.stderr[-2000:]
     assert not re.search(r"\| +tensorflow$", result.stderr, re.MULTILINE), "TensorFlow was imported first"
     assert seconds < 5, f"refused after {seconds:.1f} s"
-    assert not (workdir / "models").exists() and not (workdir / "history").exists()
+    assert not (workdir / "configs").exists() and not (workdir / "study_configs").exists()
     return error[0]
 
 
@@ -169,9 +169,10 @@ def test_a_worker_killed_by_sigkill_fails_the_stage_in_seconds_and_a_rerun_train
     """What the out-of-memory killer does: one seed's process gone without a word. The stage must
     not wait for it forever: it stops the other seed, removes everything and names the seed."""
     edit_params(workdir, lambda params: (params["models"]["dnn"].update(epochs=1000), params.update(seeds=[0, 1])))
+    checked_configs(workdir)
     prepared_dir(workdir / "prepared", count=200)
     stage = start_module("stages.train", "dnn", *TRAIN, cwd=workdir, stderr=subprocess.PIPE)
-    partial = workdir / "history" / "dnn" / "seed_0.csv.partial"
+    partial = workdir / "history" / "dnn.seeds" / "seed_0.csv.partial"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(partial.read_text().splitlines() if partial.exists() else []) < 3:
         time.sleep(0.2)
@@ -187,12 +188,13 @@ def test_a_worker_killed_by_sigkill_fails_the_stage_in_seconds_and_a_rerun_train
     assert re.search(killed_line, stderr, re.MULTILINE), stderr[-2000:]
     _, alive = psutil.wait_procs(running, timeout=10)
     assert alive == [], "a worker outlived its stage"
-    assert not (workdir / "models" / "dnn").exists() and not (workdir / "history" / "dnn").exists()
+    assert not (workdir / "models" / "dnn.seeds").exists() and not (workdir / "history" / "dnn.seeds").exists()
 
     edit_params(workdir, lambda params: params["models"]["dnn"].update(epochs=1))
+    checked_configs(workdir)
     again = run_module("stages.train", "dnn", *TRAIN, cwd=workdir)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert sorted(path.name for path in (workdir / "models" / "dnn").iterdir()) == [
+    assert sorted(path.name for path in (workdir / "models" / "dnn.seeds").iterdir()) == [
         "seed_0.keras", "seed_0.plan.json", "seed_1.keras", "seed_1.plan.json",
     ]  # fmt: skip
 
@@ -227,12 +229,13 @@ def small_disk(tmp_path: Path):
 @pytest.mark.slow
 def test_a_full_disk_while_saving_gives_one_line_and_leaves_nothing(workdir, small_disk):
     edit_params(workdir, lambda params: (params["models"]["dnn"].update(epochs=1), params.update(seeds=[0])))
+    checked_configs(workdir)
     prepared_dir(workdir / "prepared", count=200)
-    args = ("--data", "prepared", "--models-dir", str(small_disk), "--history-dir", "history")
+    args = ("--configs", "configs", "--data", "prepared", "--models-dir", str(small_disk), "--history-dir", "history")
     result = run_module("stages.train", "dnn", *args, cwd=workdir)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert result.stderr.splitlines()[-1] == (
-        f"error: {small_disk / 'dnn' / 'seed_0.keras'}: cannot save the model (No space left on device)"
+        f"error: {small_disk / 'dnn.seeds' / 'seed_0.keras'}: cannot save the model (No space left on device)"
     ) and result.stderr.count("error:") == 1
     assert list(small_disk.iterdir()) == [], "a partial model or a plan without its model stayed"
-    assert not (workdir / "history" / "dnn").exists()
+    assert not (workdir / "history" / "dnn.seeds").exists()

@@ -77,13 +77,14 @@ def test_check_command_without_results_says_to_run_the_pipeline(workdir):
 
 @pytest.mark.slow
 def test_check_command_reads_the_seeds_folder_where_dvc_yaml_declares_it(workdir):
-    """`make check` passes no path: it takes dvc.yaml's `paths.seeds`, so a moved folder moves it too."""
+    """`make check` passes no path: it takes dvc.yaml's `paths.reports.seeds`, so a moved folder moves it too."""
     names = list(yaml.safe_load((workdir / "params.yaml").read_text())["models"])
     write_seeds(workdir, {name: [0.95, 0.951, 0.952] for name in names})
     (workdir / "reports" / "seeds").rename(workdir / "moved")
-    (workdir / "dvc.yaml").write_text(yaml.safe_dump({"vars": [{"paths": {"seeds": "moved"}}], "stages": {}}))
+    moved = {"vars": [{"paths": {"reports": {"seeds": "moved"}}}], "stages": {}}
+    (workdir / "dvc.yaml").write_text(yaml.safe_dump(moved))
     result = run_module("pipeline.gates", cwd=workdir)
     assert result.returncode == 0, result.stderr
     (workdir / "dvc.yaml").write_text("stages: {}\n")
     result = run_module("pipeline.gates", cwd=workdir)
-    assert result.returncode == 1 and "dvc.yaml: no path `paths.seeds` under `vars`" in result.stderr
+    assert result.returncode == 1 and "dvc.yaml: no path `paths.reports.seeds` under `vars`" in result.stderr

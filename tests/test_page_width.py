@@ -19,8 +19,8 @@ from tests.conftest import REPO, declared_paths, offline_chromium
 
 pytestmark = pytest.mark.slow  # every test here drives Chromium
 WIDTH, SCREEN = 1012, 1000  # a repository host's narrowest full layout; a laptop's first screen
-PAGE = REPO / declared_paths("${paths.front_page}")
-RESULTS_FIGURE = REPO / declared_paths("${paths.results_figure}")
+PAGE = REPO / declared_paths("${paths.reports.front_page}")
+RESULTS_FIGURE = REPO / declared_paths("${paths.reports.results_figure}")
 STYLE = """
 body { margin: 0; font-family: -apple-system, "Segoe UI", "Noto Sans", Helvetica, Arial, sans-serif;
        font-size: 16px; line-height: 1.5; }

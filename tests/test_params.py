@@ -6,10 +6,12 @@ import re
 import pytest
 import yaml
 
+from pipeline.config import read_data_config, read_run_config
 from pipeline.errors import PipelineError
 from pipeline.params import (
     GateSettings,
     comparisons,
+    data_config,
     data_settings,
     gate_settings,
     insight_settings,
@@ -18,14 +20,15 @@ from pipeline.params import (
     model_names,
     reference_accuracies,
     report_settings,
+    run_config,
     seed,
     seeds,
     training_settings,
 )
-from tests.conftest import REPO, run_module
+from tests.conftest import CHECK, REPO, checked_configs, run_module
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
-STAGE_DIRS = ("--data", "no/such/dir", "--models-dir", "models", "--history-dir", "history")
+STAGE_DIRS = ("--configs", "configs", "--data", "no/such/dir", "--models-dir", "models", "--history-dir", "history")
 
 
 def with_change(change) -> dict:
@@ -264,22 +267,33 @@ def test_yaml_is_loaded_safely(tmp_path):
         load_params(path)
 
 
-def test_train_stage_checks_parameters_before_loading_data(workdir):
+def test_check_stage_refuses_a_bad_value_and_writes_no_configuration(workdir):
     params = with_change(lambda p: conv_1(p).update(kernel=29))
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    result = run_module("stages.train", "cnn_16", *STAGE_DIRS, cwd=workdir)
-    assert result.returncode == 1
+    result = run_module("stages.check_params", *CHECK, cwd=workdir)
+    assert result.returncode == 1 and not (workdir / "configs").exists()
     assert result.stderr.strip().splitlines()[-1] == (
         "error: params.yaml: models.cnn_16.layers.conv_1: kernel 29 is larger than its 28x28 input"
     )
     assert "Traceback" not in result.stderr
 
 
-def test_train_stage_rejects_an_unknown_model(workdir):
+def test_check_stage_writes_each_models_resolved_configuration(workdir):
+    checked_configs(workdir)
+    params = load_params(workdir / "params.yaml")
+    written = read_run_config(workdir / "configs" / "cnn_32_stop90.json")
+    assert written == run_config(params, "cnn_32_stop90")
+    assert written.model.epochs == 10 and written.model.stop_at_accuracy == 0.9 and written.seeds == (0, 1, 2)
+    assert read_run_config(workdir / "study_configs" / "base.json").model.train_fraction == 0.25
+    assert read_data_config(workdir / "configs" / "data.json") == data_config(params)
+    names = sorted(path.stem for path in (workdir / "configs").glob("*.json") if path.stem != "data")
+    assert names == sorted(params["models"])
+
+
+def test_train_stage_without_its_configuration_says_how_to_make_it(workdir):
     result = run_module("stages.train", "train@resnet", *STAGE_DIRS, cwd=workdir)
-    assert result.returncode == 1
-    assert "error: params.yaml: models: no model named 'resnet'" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "error: configs/resnet.json: missing; `dvc repro` writes it (stage check_params)"
 
 
 def load_text(tmp_path, text: str | bytes) -> dict:

@@ -4,10 +4,9 @@ import json
 
 import numpy as np
 import pytest
-import yaml
 
 from pipeline.arrays import stratified_sample
-from pipeline.params import DataSettings
+from pipeline.config import DataConfig, DataSettings, write_config
 from stages.prepare import scale, split
 from tests.conftest import run_module, write_gz, write_raw_dir
 
@@ -64,12 +63,14 @@ def test_scale_gives_float32_in_unit_range_with_a_channel_axis():
 
 
 def prepare_in(workdir, **data):
-    params = yaml.safe_load((workdir / "params.yaml").read_text())
-    params["data"].update(data)
-    (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    """The stage with these `data` settings, written as check_params writes them (unchecked: the
+    stage's own checks are under test)."""
+    settings = {"validation_fraction": 0.1, "subset": None, **data}
+    write_config(DataConfig(seed=0, data=DataSettings(**settings)), workdir / "data.json")
     return run_module(
-        "stages.prepare", "--raw", "data/raw", "--out", "data/prepared", "--summary", "reports/data.json", cwd=workdir
-    )
+        "stages.prepare", "--raw", "data/raw", "--data-config", "data.json", "--out", "data/prepared",
+        "--summary", "reports/data.json", cwd=workdir,
+    )  # fmt: skip
 
 
 def test_stage_writes_arrays_and_summary(workdir):

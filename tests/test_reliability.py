@@ -21,9 +21,20 @@ from pipeline.arrays import load_split
 from pipeline.errors import PipelineError
 from pipeline.idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx
 from pipeline.models import load_model
+from pipeline.names import FIGURES, METRICS, PER_SEED, SEED_TABLE, SHAPES_PAGE, SHAPES_TABLE
 from pipeline.workers import worker_count
-from tests.conftest import REPO, idx_bytes, prepared_dir, run_module, start_module, synthetic_split, write_raw_dir
+from tests.conftest import (
+    REPO,
+    checked_configs,
+    idx_bytes,
+    prepared_dir,
+    run_module,
+    start_module,
+    synthetic_split,
+    write_raw_dir,
+)
 
+SUFFIXES = (PER_SEED, SEED_TABLE, METRICS, SHAPES_PAGE, SHAPES_TABLE, FIGURES)
 VALID_IMAGES = idx_bytes(synthetic_split(3)[0], IMAGES_MAGIC)
 VALID_LABELS = idx_bytes(synthetic_split(3)[1], LABELS_MAGIC)
 FUZZ = settings(max_examples=400, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
@@ -72,11 +83,13 @@ def test_a_training_stage_killed_mid_epoch_leaves_no_model_or_history_and_no_wor
     params["models"]["cnn_64"]["epochs"] = 500
     params["seeds"] = [0, 1]
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    checked_configs(workdir)
     data = prepared_dir(workdir / "prepared")
-    out = workdir / "out" / "cnn_64"
+    out = workdir / "out" / "cnn_64.seeds"
     process = start_module(
-        "stages.train", "cnn_64", "--data", str(data), "--models-dir", "out", "--history-dir", "out", cwd=workdir
-    )
+        "stages.train", "cnn_64", "--configs", "configs", "--data", str(data), "--models-dir", "out",
+        "--history-dir", "out", cwd=workdir,
+    )  # fmt: skip
     partial = out / "seed_0.csv.partial"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(partial.read_text().splitlines() if partial.exists() else []) < 3:
@@ -99,15 +112,17 @@ def test_a_training_whose_loss_turns_nan_fails_and_saves_nothing(workdir):
     params["models"]["dnn"]["learning_rate"] = 1e30
     params["seeds"] = [0]
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    checked_configs(workdir)
     data = prepared_dir(workdir / "prepared", count=200)
     result = run_module(
-        "stages.train", "dnn", "--data", str(data), "--models-dir", "out", "--history-dir", "out", cwd=workdir
-    )
+        "stages.train", "dnn", "--configs", "configs", "--data", str(data), "--models-dir", "out",
+        "--history-dir", "out", cwd=workdir,
+    )  # fmt: skip
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert (
         "error: dnn seed 0: the training loss became NaN or infinite; lower the learning rate (1e+30)" in result.stderr
     )
-    assert not (workdir / "out" / "dnn").exists(), "the failed stage's model and history folders stay"
+    assert not (workdir / "out" / "dnn.seeds").exists(), "the failed stage's model and history folders stay"
 
 
 def test_an_unwritable_output_directory_is_a_clear_error(workdir):
@@ -115,9 +130,11 @@ def test_an_unwritable_output_directory_is_a_clear_error(workdir):
     raw = write_raw_dir(workdir / "raw")
     blocker = workdir / "blocker"
     blocker.write_text("a file, not a directory")
+    checked_configs(workdir)
     result = run_module(
-        "stages.prepare", "--raw", str(raw), "--out", str(blocker / "prepared"), "--summary", "data.json", cwd=workdir
-    )
+        "stages.prepare", "--raw", str(raw), "--data-config", "configs/data.json", "--out", str(blocker / "prepared"),
+        "--summary", "data.json", cwd=workdir,
+    )  # fmt: skip
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: {blocker / 'prepared.partial'}: Not a directory")
 
@@ -151,8 +168,8 @@ def test_no_pickle_or_unsafe_loading_in_the_code():
 
 def test_no_shell_command_is_built_from_parameters():
     """Stages run as argument lists; dvc.yaml interpolates nothing from params.yaml into a command (only
-    its own `vars: paths`), and every output made from a model name is left for the stage to delete,
-    once the name is checked."""
+    its own `vars: paths`), and every output made from a model name ends in one of pipeline/names.py's
+    suffixes, so that the path DVC deletes before the stage runs is never a folder of other files."""
     shell = re.compile(r"shell=True|os\.system|os\.popen")
     assert [path.name for path in source_files() if shell.search(path.read_text())] == []
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
@@ -163,8 +180,9 @@ def test_no_shell_command_is_built_from_parameters():
     for stage in per_model:
         assert stage["cmd"].split()[3] == '"$DVC_STAGE"', stage["cmd"]
         for out in stage.get("outs", []) + stage.get("metrics", []):
-            ((path, options),) = out.items() if isinstance(out, dict) else [(out, {})]
-            assert "${key}" not in path or options.get("persist") is True, path
+            path = next(iter(out)) if isinstance(out, dict) else out
+            assert "${key}" in path and path.split("${key}")[1] in SUFFIXES, path
+    assert "persist" not in (REPO / "dvc.yaml").read_text()
 
 
 def test_params_yaml_cannot_redefine_the_paths_dvc_yaml_declares(tmp_path):
