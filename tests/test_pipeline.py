@@ -124,10 +124,11 @@ def test_every_model_is_trained_and_evaluated_once_per_seed(pipeline_copy):
         assert metrics["test_accuracy"] == pytest.approx(per_seed["test_accuracy"].mean(), abs=1e-4)
         assert metrics["ci_low"] < metrics["test_accuracy"] < metrics["ci_high"]
         for seed in SEEDS:
-            assert (pipeline_copy / "data" / "models" / name / f"seed_{seed}.keras").is_file()
-            predictions = (pipeline_copy / "data" / "predictions" / name / f"seed_{seed}.csv").read_text()
+            assert (pipeline_copy / "data" / "models" / f"{name}.seeds" / f"seed_{seed}.keras").is_file()
+            predictions = (pipeline_copy / "data" / "predictions" / f"{name}.seeds" / f"seed_{seed}.csv").read_text()
             assert predictions.startswith("actual,predicted\n") and len(predictions.splitlines()) == 10_001
-    models = [(pipeline_copy / "data" / "models" / "cnn_16" / f"seed_{seed}.keras").read_bytes() for seed in SEEDS]
+    folder = pipeline_copy / "data" / "models" / "cnn_16.seeds"
+    models = [(folder / f"seed_{seed}.keras").read_bytes() for seed in SEEDS]
     assert models[0] != models[1], "two seeds gave the same model"
     stopped = pd.read_csv(pipeline_copy / "reports" / "seeds" / "cnn_32_stop90.csv")
     assert (stopped["epochs"] == 1).all()
@@ -140,7 +141,7 @@ def test_comparison_table_lists_every_model(pipeline_copy):
     for name in model_names():
         assert f"| `{name}` " in table
     assert "| Ankle boot " in table and "0.8809" in table
-    assert "(figures/results.png)" in table and "(figures/comparisons.png)" in table
+    assert "(results.png)" in table and "(comparisons.png)" in table
     comparisons = pd.read_csv(pipeline_copy / "reports" / "comparisons.csv")
     declared = yaml.safe_load((pipeline_copy / "params.yaml").read_text())["comparisons"]
     assert len(comparisons) == sum(map(len, declared.values()))
@@ -170,45 +171,140 @@ def test_metrics_show_is_one_readable_row_per_model(pipeline_copy):
     assert "plan" not in table[0] and "batch_size" not in table[0], "the training plan is a record, not a column"
 
 
-def test_editing_one_model_invalidates_only_its_stages(pipeline_copy):
-    params_path = pipeline_copy / "params.yaml"
+def edited_params(copy: Path, edit) -> str:
+    """params.yaml of `copy` changed by `edit` (a function of the parsed file); returns the original text."""
+    params_path = copy / "params.yaml"
     original = params_path.read_text()
     params = yaml.safe_load(original)
-    params["models"]["cnn_16"]["layers"]["conv_1"]["filters"] = 24  # as `dvc exp run -S` does in the README
+    edit(params)
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return original
+
+
+def restored(copy: Path) -> None:
+    """Back to the reproduced commit: git's files, and DVC's outputs from its cache."""
+    subprocess.run(["git", "checkout", "-q", "--", "."], cwd=copy, check=True)
+    dvc("checkout", "--force", cwd=copy)
+    assert "Data and pipelines are up to date." in dvc("status", cwd=copy).stdout
+
+
+def test_editing_one_model_invalidates_only_its_stages(pipeline_copy):
+    original = edited_params(pipeline_copy, lambda params: params["models"]["cnn_16"]["layers"]["conv_1"].update(
+        filters=24))  # as `dvc exp run -S models.cnn_16.layers.conv_1.filters=24` does in the README
     try:
-        changed = set(json.loads(dvc("status", "--json", cwd=pipeline_copy).stdout))
         diff = json.loads(dvc("params", "diff", "--json", cwd=pipeline_copy).stdout)
         shown = dvc("params", "diff", cwd=pipeline_copy).stdout.strip().splitlines()
+        dvc("repro", "check_params", cwd=pipeline_copy)  # the resolved configurations: only cnn_16's changes
+        changed = set(json.loads(dvc("status", "--json", cwd=pipeline_copy).stdout))
     finally:
-        params_path.write_text(original)
-    assert changed == {"train@cnn_16", "evaluate@cnn_16", "shapes@cnn_16", "figures@cnn_16", "compare", "front_page",
-                       "gradcam", "filters", "templates", "feature_space"}  # a stage per kind of insight, all models
+        (pipeline_copy / "params.yaml").write_text(original)
+        restored(pipeline_copy)
+    assert changed == {"train@cnn_16", "evaluate@cnn_16", "shapes@cnn_16", "figures@cnn_16", "publish", "compare",
+                       "front_page", "gradcam", "filters", "templates", "feature_space"}  # insight: all models
     assert diff["params.yaml"] == {"models.cnn_16.layers.conv_1.filters": {"old": 16, "new": 24, "diff": 8}}
     assert shown == readme_output("dvc params diff")
 
 
-@pytest.mark.parametrize("name", ["x;touch pwned;", "x$(touch pwned)", "..", "../../outside"])
-def test_a_hostile_model_name_reaches_no_shell_and_no_path(pipeline_copy, name):
-    """A model name goes into dvc.yaml's `outs` but never into a shell command or an rmtree."""
-    params_path = pipeline_copy / "params.yaml"
-    original = params_path.read_text()
-    params = yaml.safe_load(original)
-    params["models"][name] = params["models"]["dnn"]
-    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
-    before = sorted(str(path) for path in (pipeline_copy / "reports").rglob("*"))
+REPORT_CODE = ["pipeline/params.py", "pipeline/plotting.py", "pipeline/statistics.py", "pipeline/gates.py",
+               "pipeline/results.py", "pipeline/outputs.py", "stages/compare.py", "stages/front_page.py"]
+
+
+def test_editing_report_code_or_rules_retrains_nothing(pipeline_copy):
+    """The checks of the reports (params.py's insight, report, gates and comparisons rules), the
+    figures and the pages are not dependencies of any training stage."""
+    for name in REPORT_CODE:
+        with open(pipeline_copy / name, "a") as file:
+            file.write("# edited\n")
+    edited_params(pipeline_copy, lambda params: params["gates"].update(mean_margin=0.02))
+    try:
+        dvc("repro", "check_params", cwd=pipeline_copy)
+        changed = set(json.loads(dvc("status", "--json", cwd=pipeline_copy).stdout))
+    finally:
+        restored(pipeline_copy)
+    assert {"compare", "front_page"} <= changed
+    assert [stage for stage in changed if stage.startswith(("train@", "overfitting_train@", "evaluate@"))] == []
+
+
+def tree(copy: Path) -> dict[str, tuple[int, int]]:
+    """Every file of `copy` and beside it, by path: size and modification time (DVC's own state aside)."""
+    files = {}
+    for path in copy.parent.rglob("*"):
+        if path.is_file() and not path.is_relative_to(copy / ".git") and not path.is_relative_to(copy / ".dvc" / "tmp"):
+            files[str(path.relative_to(copy.parent))] = (path.stat().st_size, path.stat().st_mtime_ns)
+    return files
+
+
+def without_configs(files: dict, copy: Path) -> dict:
+    """check_params' own outputs aside: DVC deletes them before the check it runs fails."""
+    configs = f"{copy.name}/data/configs/"
+    return {path: value for path, value in files.items() if not path.startswith(configs)}
+
+
+HOSTILE_NAMES = ["x;touch pwned;", "x$(touch pwned)", "..", ".", "../../outside"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_hostile_model_name_reaches_no_shell_and_deletes_nothing(pipeline_copy, name):
+    """A model name goes into dvc.yaml's paths, never into a shell command; whatever DVC deletes
+    before a stage of that name runs is that stage's own suffixed output, which does not exist,
+    and `dvc repro` stops at check_params before any stage of it runs."""
+    original = edited_params(pipeline_copy, lambda params: params["models"].update({name: params["models"]["dnn"]}))
+    before = tree(pipeline_copy)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     try:
-        for stage in (f"train@{name}", f"figures@{name}"):
+        for stage in (f"train@{name}", f"evaluate@{name}", f"shapes@{name}", f"figures@{name}"):
             result = subprocess.run([sys.executable, "-m", "dvc", "repro", "-s", stage], cwd=pipeline_copy, env=env,
                                     capture_output=True, text=True, timeout=300)  # fmt: skip
             assert result.returncode != 0, result.stdout
             assert "Traceback" not in result.stderr
+            assert tree(pipeline_copy) == before, f"dvc repro -s {stage} changed files"
+        result = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=pipeline_copy, env=env,
+                                capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert result.returncode != 0 and "Traceback" not in result.stderr, result.stdout  # refused: parsed or checked
+        assert not re.search(r"Running stage '(?!check_params|download)", result.stdout), result.stdout
+        assert without_configs(tree(pipeline_copy), pipeline_copy) == without_configs(before, pipeline_copy)
     finally:
-        params_path.write_text(original)
+        (pipeline_copy / "params.yaml").write_text(original)
+        restored(pipeline_copy)
     assert not (pipeline_copy / "pwned").exists() and not (pipeline_copy.parent / "outside").exists()
-    assert sorted(str(path) for path in (pipeline_copy / "reports").rglob("*")) == before
-    assert "Running stage" not in dvc("repro", cwd=pipeline_copy).stdout
+
+
+@pytest.mark.parametrize("command", [["repro"], ["exp", "run"]])
+def test_a_bad_value_stops_before_any_output_is_deleted(pipeline_copy, command):
+    """`seeds: []` through `dvc repro` or `dvc exp run -S`: check_params refuses it, and every model,
+    table, figure and page is left as it was (check_params' own configurations are restored by
+    `dvc checkout`)."""
+    before = tree(pipeline_copy)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    setting = ["-S", "seeds=[]"] if command == ["exp", "run"] else []
+    if not setting:
+        edited_params(pipeline_copy, lambda params: params.update(seeds=[]))
+    try:
+        result = subprocess.run([sys.executable, "-m", "dvc", *command, *setting], cwd=pipeline_copy, env=env,
+                                capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert result.returncode != 0 and "error: params.yaml: seeds:" in result.stderr + result.stdout, result.stderr
+        assert "Traceback" not in result.stderr
+        assert not re.search(r"Running stage '(?!check_params|download)", result.stdout), result.stdout
+        after = tree(pipeline_copy)
+        dvc("checkout", "data/configs", cwd=pipeline_copy)
+        assert tree(pipeline_copy).keys() >= before.keys()
+    finally:
+        restored(pipeline_copy)
+    assert without_configs(after, pipeline_copy) == without_configs(before, pipeline_copy) | {
+        f"{pipeline_copy.name}/params.yaml": after[f"{pipeline_copy.name}/params.yaml"]}
+
+
+def test_every_costly_stage_has_a_run_cache_entry(pipeline_copy):
+    """DVC's run-cache holds every stage of the rebuild but the page stages, whose outputs are in git."""
+    from dvc.repo import Repo
+    from dvc.stage.cache import _get_stage_hash
+
+    with Repo(str(pipeline_copy)) as repo:
+        stages = {stage.addressing: stage for stage in repo.index.stages}
+        cached = {name for name, stage in stages.items() if os.path.isdir(
+            repo.stage_cache._get_cache_dir(_get_stage_hash(stage) or "none"))}  # fmt: skip
+    assert set(stages) - cached == {"publish", "compare", "overfitting_report", "front_page"}
+    assert len(stages) == 7 + 4 * len(MODELS) + 2 * len(VARIANTS) + 4
 
 
 def test_front_page_shows_every_model_without_broken_links(pipeline_copy):
@@ -251,10 +347,10 @@ def test_overfitting_study_reports_every_variant(pipeline_copy):
         per_seed = pd.read_csv(reports / "overfitting" / "seeds" / f"{name}.csv")
         assert per_seed["seed"].tolist() == SEEDS and per_seed["epochs"].between(1, 3).all()
         assert f"| {name} " in study
-        assert (reports / "figures" / "overfitting" / f"{name}.png").is_file()
-    assert (reports / "figures" / "overfitting" / "overlay.png").is_file()
-    assert "figures/overfitting/overlay.png" in (reports / "README.md").read_text()
-    assert "figures/overfitting_results.png" in (reports / "README.md").read_text()
+        assert (reports / "overfitting" / "figures" / f"{name}.png").is_file()
+    assert (reports / "overfitting" / "figures" / "overlay.png").is_file()
+    assert "overfitting/figures/overlay.png" in (reports / "README.md").read_text()
+    assert "overfitting/results.png" in (reports / "README.md").read_text()
     curves = (reports / "overfitting" / "curves.csv").read_text().splitlines()
     assert curves[0] == "variant,split,epoch,loss,accuracy"
     assert any(line.startswith("base,validation,") for line in curves)
@@ -263,19 +359,20 @@ def test_overfitting_study_reports_every_variant(pipeline_copy):
     assert not compared.set_index("variant").loc["more_data", "paired"], "more data: other batches, not paired"
 
 
-def test_queued_sweep_runs_two_experiments_in_parallel(pipeline_copy):
+def test_queued_sweep_runs_two_experiments_in_parallel_and_a_revisited_value_trains_nothing(pipeline_copy):
     """`dvc exp run --queue -S ...` twice, `dvc queue start -j 2`: both experiments' metrics exist,
-    `dvc exp show --only-changed` fits 160 columns, and each changed exactly one parameter.
+    `dvc exp show --only-changed` fits 160 columns, and each changed exactly one parameter. Then the
+    first value again: DVC's run-cache restores every stage of it, no training process starts.
 
-    Each experiment reproduces its model's metrics (`evaluate@cnn_16` and what it needs), not
+    Each experiment reproduces its model's published metrics (`publish` and what it needs), not
     the pages downstream, which the other tests of this module already cover."""
     for filters in (24, 8):
         dvc(
-            "exp", "run", "--queue", "-S", f"models.cnn_16.layers.conv_1.filters={filters}", "evaluate@cnn_16",
+            "exp", "run", "--queue", "-S", f"models.cnn_16.layers.conv_1.filters={filters}", "publish",
             cwd=pipeline_copy,
         )  # fmt: skip
     dvc("queue", "start", "-j", "2", cwd=pipeline_copy)
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         status = dvc("queue", "status", cwd=pipeline_copy).stdout
         if not re.search(r"\b(Queued|Running)\b", status):
@@ -303,9 +400,24 @@ def test_queued_sweep_runs_two_experiments_in_parallel(pipeline_copy):
     in_readme = [line.split() for line in shown if "Experiment" in line]
     assert columns and columns == in_readme, "README.md shows other columns than `dvc exp show --only-changed`"
     assert "Running stage" not in dvc("repro", cwd=pipeline_copy).stdout, "the workspace is left as it was"
+    try:
+        again = dvc("exp", "run", "-S", "models.cnn_16.layers.conv_1.filters=24", "publish", cwd=pipeline_copy)
+        published = json.loads((pipeline_copy / "reports" / "metrics" / "cnn_16.json").read_text())
+    finally:
+        restored(pipeline_copy)
+    for stage in ("check_params", "train@cnn_16", "evaluate@cnn_16", "shapes@cnn_16", "figures@cnn_16", "gradcam"):
+        assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in again.stdout, again.stdout
+    assert re.findall(r"Running stage '([^']+)'", again.stdout) == ["publish"], again.stdout
+    assert published["test_accuracy"] == results[24]
 
 
 def test_a_second_clone_pulls_results_from_a_shared_remote_and_trains_nothing(pipeline_copy, tmp_path):
+    """`dvc push --run-cache` to a shared remote; a fresh clone pulls it, reproduces nothing, and an
+    experiment on a value the first copy ran is restored, not trained."""
+    try:
+        dvc("exp", "run", "-S", "models.cnn_16.layers.conv_1.filters=12", "evaluate@cnn_16", cwd=pipeline_copy)
+    finally:
+        restored(pipeline_copy)
     remote = tmp_path / "team-cache"
     dvc("remote", "add", "--local", "-d", "shared", str(remote), cwd=pipeline_copy)
     try:
@@ -316,19 +428,22 @@ def test_a_second_clone_pulls_results_from_a_shared_remote_and_trains_nothing(pi
     subprocess.run(["git", "clone", "-q", str(pipeline_copy), str(clone)], check=True)
     dvc("remote", "add", "--local", "-d", "shared", str(remote), cwd=clone)
     dvc("pull", "--run-cache", cwd=clone)
-    assert (clone / "data" / "models" / "cnn_16" / "seed_0.keras").read_bytes() == (
-        pipeline_copy / "data" / "models" / "cnn_16" / "seed_0.keras"
+    assert (clone / "data" / "models" / "cnn_16.seeds" / "seed_0.keras").read_bytes() == (
+        pipeline_copy / "data" / "models" / "cnn_16.seeds" / "seed_0.keras"
     ).read_bytes()
     result = dvc("repro", cwd=clone)
     assert "Running stage" not in result.stdout and "Data and pipelines are up to date." in result.stdout
+    pulled = dvc("exp", "run", "-S", "models.cnn_16.layers.conv_1.filters=12", "evaluate@cnn_16", cwd=clone)
+    assert "Running stage" not in pulled.stdout, pulled.stdout
+    assert "Stage 'train@cnn_16' is cached - skipping run, checking out outputs" in pulled.stdout
 
 
 def comparable_files(copy: Path) -> dict[str, bytes]:
     """Every model, metric and report file of a reproduced copy, by path, and dvc.lock."""
     files = {"dvc.lock": (copy / "dvc.lock").read_bytes()}
-    for folder in ("data/models", "data/overfitting", "data/predictions", "reports"):
+    for folder in ("data", "reports"):
         for path in sorted((copy / folder).rglob("*")):
-            if path.is_file():
+            if path.is_file() and not path.is_relative_to(copy / "data" / "prepared"):  # 200 MB, checked by hash
                 files[str(path.relative_to(copy))] = path.read_bytes()
     return files
 
@@ -348,7 +463,7 @@ def test_a_stage_killed_mid_training_is_rerun_and_nothing_stale_is_used(pipeline
     params = yaml.safe_load(params_path.read_text())
     params["models"]["cnn_16"]["epochs"] = 30
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
-    partial = pipeline_copy / "reports" / "history" / "cnn_16" / "seed_0.csv.partial"
+    partial = pipeline_copy / "data" / "history" / "cnn_16.seeds" / "seed_0.csv.partial"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     try:
         process = subprocess.Popen(
@@ -361,15 +476,13 @@ def test_a_stage_killed_mid_training_is_rerun_and_nothing_stale_is_used(pipeline
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
         time.sleep(2)  # the workers notice that their stage is gone
-        assert not list((pipeline_copy / "data" / "models" / "cnn_16").glob("*.keras"))
+        assert not list((pipeline_copy / "data" / "models" / "cnn_16.seeds").glob("*.keras"))
         assert "train@cnn_16" in json.loads(dvc("status", "--json", cwd=pipeline_copy).stdout)
         # The model's own stages only: the reports downstream (insight stages included) would
         # rerun twice, for the edit and for its undoing, and show nothing more about a kill.
         dvc("repro", "evaluate@cnn_16", cwd=pipeline_copy)
-        per_seed = pd.read_csv(pipeline_copy / "reports" / "seeds" / "cnn_16.csv")
+        per_seed = pd.read_csv(pipeline_copy / "data" / "seeds" / "cnn_16.seeds.csv")
         assert (per_seed["epochs"] == 30).all()
         assert "Running stage" not in dvc("repro", "evaluate@cnn_16", cwd=pipeline_copy).stdout
-    finally:  # back to the reproduced commit: git's files, and DVC's outputs from its cache
-        subprocess.run(["git", "checkout", "-q", "--", "."], cwd=pipeline_copy, check=True)
-        dvc("checkout", "--force", cwd=pipeline_copy)
-    assert "Data and pipelines are up to date." in dvc("status", cwd=pipeline_copy).stdout
+    finally:
+        restored(pipeline_copy)
