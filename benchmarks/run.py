@@ -1,7 +1,7 @@
 """`make bench`: how fast the pipeline trains and rebuilds on this machine, against the plain way.
 
-Prints every figure and writes the speed report (dvc.yaml's `paths.reports.performance`). Outside the DVC pipeline because
-its figures depend on the machine. `--full` adds a from-scratch `dvc repro` of the whole
+Prints every figure and writes the speed report (dvc.yaml's `paths.reports.performance`). Outside
+the DVC pipeline because its figures depend on the machine. `--full` adds a from-scratch `dvc repro` of the whole
 pipeline in a fresh clone, stage by stage with each stage's peak memory (about 20 minutes
 more). Run it on the committed state: the rebuild figures use a clone of HEAD.
 """
@@ -36,9 +36,9 @@ from benchmarks.training import (
     time_to_accuracy,
 )
 from pipeline.arrays import load_split, stratified_sample
-from pipeline.cli import declared_path
 from pipeline.memory import MIB
 from pipeline.params import load_params, memory_estimate, model_config, training_settings
+from pipeline.paths import declared_path
 from pipeline.runtime import configure
 from pipeline.training import cpu_has_amx, training_precision
 from pipeline.workers import cores

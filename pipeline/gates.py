@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.cli import declared_path
 from pipeline.errors import run
 from pipeline.names import named_path
 from pipeline.params import GateSettings, gate_settings, load_params, model_names, reference_accuracies
+from pipeline.paths import declared_path
 from pipeline.results import read_seeds
 from pipeline.statistics import summarize
 

@@ -310,8 +310,8 @@ def check_name(name: object, key: str, problems: Problems, reserved: tuple[str, 
 def check_model_names(params: dict) -> None:
     """Model and variant names become file paths and command arguments: check them all first.
 
-    reports/figures/ holds a folder per model and the overfitting study's folder, which holds
-    a figure per variant and overlay.png: those names are reserved.
+    `overfitting` names the study's folders beside the models' in data/ and reports/, and the
+    study's figures folder holds a figure per variant and overlay.png: those names are reserved.
     """
     problems = Problems()
     blocks = {"models": (params.get("models"), STUDIES)}

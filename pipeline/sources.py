@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.cli import declared_path
 from pipeline.errors import PipelineError
 from pipeline.fashion_mnist import FILES, IdxFile
 from pipeline.idx import decompress
+from pipeline.paths import declared_path
 
 ENV_DIR = "FASHION_MNIST_DIR"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.cli import link, parse_arguments
+from pipeline.cli import parse_arguments
 from pipeline.errors import run
 from pipeline.fashion_mnist import CLASS_NAMES
 from pipeline.layers import describe
@@ -31,6 +31,7 @@ from pipeline.params import (
     reference_accuracies,
     seeds,
 )
+from pipeline.paths import link
 from pipeline.plotting import interval_rows, plt, save
 from pipeline.results import read_history, read_metrics, read_predictions, read_seeds
 from pipeline.statistics import Summary, comparison, p_text, shares_data_order, summarize

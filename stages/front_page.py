@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.cli import link, parse_arguments, rebased
+from pipeline.cli import parse_arguments
 from pipeline.errors import PipelineError, run
 from pipeline.names import named_path
 from pipeline.outputs import (
@@ -36,6 +36,7 @@ from pipeline.outputs import (
     filter_grid_file,
 )
 from pipeline.params import insight_settings, load_params, model_names, report_settings, seeds
+from pipeline.paths import link, rebased
 
 
 def read(path: Path) -> str:

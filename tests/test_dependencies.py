@@ -53,3 +53,21 @@ def test_every_stage_depends_on_exactly_the_code_it_runs():
 
 def test_imports_are_found_inside_functions_too():
     assert "pipeline/training.py" in code_of("stages/train.py")  # imported inside main(), after TensorFlow's set-up
+
+
+# What a training stage may run: data, configuration, model, training and worker code. The
+# parameter schema (with its report rules), figures, statistics and pages are not among them,
+# so that editing them retrains nothing.
+TRAINING_CODE = {
+    "stages/train.py", "pipeline/__init__.py", "pipeline/arrays.py", "pipeline/callbacks.py", "pipeline/cli.py",
+    "pipeline/config.py", "pipeline/errors.py", "pipeline/fashion_mnist.py", "pipeline/layers.py",
+    "pipeline/memory.py", "pipeline/models.py", "pipeline/multi_worker.py", "pipeline/names.py",
+    "pipeline/runtime.py", "pipeline/shapes.py", "pipeline/startup.py", "pipeline/training.py", "pipeline/workers.py",
+}  # fmt: skip
+
+
+def test_no_report_code_reaches_a_training_stage():
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    for name in ("train", "overfitting_train"):
+        declared = {dep for dep in stages[name]["do"]["deps"] if dep.endswith(".py")}
+        assert declared <= TRAINING_CODE, f"{name}: {sorted(declared - TRAINING_CODE)} is not training code"

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from pipeline.startup import harmless_lines_dropped
-from tests.conftest import REPO, prepared_dir, run_module
+from tests.conftest import REPO, checked_configs, prepared_dir, run_module
 
 NOISE = ("cuInit", "oneDNN", "absl::InitializeLog", "cuda drivers", "cpu_feature_guard")
 
@@ -19,10 +19,12 @@ def test_a_training_stage_prints_no_start_up_noise(workdir):
     params["seeds"] = [0, 1]  # the stage and both of its worker processes import TensorFlow
     params["models"]["dnn"]["epochs"] = 1
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    checked_configs(workdir)
     data = prepared_dir(workdir / "prepared", count=200)
     result = run_module(
-        "stages.train", "dnn", "--data", str(data), "--models-dir", "out", "--history-dir", "out", cwd=workdir
-    )
+        "stages.train", "dnn", "--configs", "configs", "--data", str(data), "--models-dir", "out",
+        "--history-dir", "out", cwd=workdir,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "dnn seed 1: epoch 1/1" in result.stdout
     assert [line for line in result.stderr.splitlines() if any(noise in line for noise in NOISE)] == []

@@ -20,7 +20,7 @@ from pipeline.errors import PipelineError
 from pipeline.models import build_model, load_model
 from pipeline.params import TrainingSettings, model_config, training_settings
 from pipeline.runtime import pin_threads, seed_everything
-from tests.conftest import REPO, config_of, prepared_dir
+from tests.conftest import REPO, checked_configs, config_of, prepared_dir
 from tests.test_models import tiny_dataset
 
 pin_threads(2)
@@ -274,11 +274,12 @@ def test_the_train_stage_on_two_machines_gives_both_the_same_models(tmp_path):
         params["seeds"], params["training"]["strategy"] = [0, 1], "multi_worker"
         params["models"]["cnn_16"]["epochs"] = 1
         (checkout / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        checked_configs(checkout)
         prepared_dir(checkout / "prepared", count=300)
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "pipeline.cluster", "--workers", workers, "--index", str(index), "--",
-             sys.executable, "-m", "stages.train", "cnn_16", "--data", "prepared", "--models-dir", "models",
-             "--history-dir", "history"],
+             sys.executable, "-m", "stages.train", "cnn_16", "--configs", "configs", "--data", "prepared",
+             "--models-dir", "models", "--history-dir", "history"],
             cwd=checkout, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True,
         ))  # fmt: skip
@@ -291,15 +292,16 @@ def test_the_train_stage_on_two_machines_gives_both_the_same_models(tmp_path):
         assert process.returncode == 0, err[-3000:]
         assert "cnn_16: batch 64, learning rate 0.00141421, float32, 2 replica(s), 1 steps per compiled call" in out
     files = [
-        {path.relative_to(checkout): path.read_bytes() for path in sorted(checkout.glob("[mh]*/cnn_16/*"))}
+        {path.relative_to(checkout): path.read_bytes() for path in sorted(checkout.glob("[mh]*/cnn_16.seeds/*"))}
         for checkout in (tmp_path / "machine_0", tmp_path / "machine_1")
     ]
     assert [str(name) for name in files[0]] == [
-        "history/cnn_16/seed_0.csv", "history/cnn_16/seed_1.csv", "models/cnn_16/seed_0.keras",
-        "models/cnn_16/seed_0.plan.json", "models/cnn_16/seed_1.keras", "models/cnn_16/seed_1.plan.json",
+        "history/cnn_16.seeds/seed_0.csv", "history/cnn_16.seeds/seed_1.csv", "models/cnn_16.seeds/seed_0.keras",
+        "models/cnn_16.seeds/seed_0.plan.json", "models/cnn_16.seeds/seed_1.keras",
+        "models/cnn_16.seeds/seed_1.plan.json",
     ]  # fmt: skip
     assert files[0] == files[1]
-    plan = json.loads(files[0][Path("models/cnn_16/seed_0.plan.json")])
+    plan = json.loads(files[0][Path("models/cnn_16.seeds/seed_0.plan.json")])
     assert plan == {"batch_size": 64, "learning_rate": pytest.approx(0.001 * 2**0.5), "precision": "float32",
                     "replicas": 2, "steps_per_execution": 1}, "the plan records what the cluster trained with"
 

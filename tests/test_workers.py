@@ -14,7 +14,7 @@ import yaml
 from pipeline import workers
 from pipeline.errors import PipelineError
 from pipeline.workers import cores, run_side_by_side, slot_count, threads_per_worker, worker_count
-from tests.conftest import REPO, prepared_dir, run_module
+from tests.conftest import REPO, checked_configs, prepared_dir, run_module
 
 
 def pid_after(seconds: float) -> int:
@@ -118,18 +118,19 @@ def test_seeds_side_by_side_on_two_cores_give_the_bytes_of_one_core_one_after_an
     params["seeds"] = [0, 1]
     params["models"]["cnn_16"]["epochs"] = 1
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    checked_configs(workdir)
     data = prepared_dir(workdir / "prepared", count=300)
     outputs = {}
     for label, taskset in (("two cores", ()), ("one core", ("taskset", "--cpu-list", "0"))):
         out = workdir / label.replace(" ", "_")
         result = run_module(
-            "stages.train", "cnn_16", "--data", str(data), "--models-dir", str(out), "--history-dir", str(out),
-            cwd=workdir, prefix=taskset,
+            "stages.train", "cnn_16", "--configs", "configs", "--data", str(data), "--models-dir", str(out),
+            "--history-dir", str(out), cwd=workdir, prefix=taskset,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         expected = "2 worker process(es)" if label == "two cores" else "1 worker process(es)"
         assert expected in result.stdout
-        outputs[label] = {path.name: path.read_bytes() for path in sorted((out / "cnn_16").iterdir())}
+        outputs[label] = {path.name: path.read_bytes() for path in sorted((out / "cnn_16.seeds").iterdir())}
         shutil.rmtree(out)
     assert sorted(outputs["two cores"]) == [f"seed_{seed}{suffix}" for seed in (0, 1)
                                             for suffix in (".csv", ".keras", ".plan.json")]  # fmt: skip
