@@ -287,7 +287,7 @@ def test_a_bad_value_stops_before_any_output_is_deleted(pipeline_copy, command):
         assert "Traceback" not in result.stderr
         assert not re.search(r"Running stage '(?!check_params|download)", result.stdout), result.stdout
         after = tree(pipeline_copy)
-        dvc("checkout", "data/configs", cwd=pipeline_copy)
+        dvc("checkout", "check_params", cwd=pipeline_copy)
         assert tree(pipeline_copy).keys() >= before.keys()
     finally:
         restored(pipeline_copy)
@@ -301,11 +301,12 @@ def test_every_costly_stage_has_a_run_cache_entry(pipeline_copy):
     from dvc.stage.cache import _get_stage_hash
 
     with Repo(str(pipeline_copy)) as repo:
-        stages = {stage.addressing: stage for stage in repo.index.stages}
+        stages = {stage.name: stage for stage in repo.index.stages}
         cached = {name for name, stage in stages.items() if os.path.isdir(
             repo.stage_cache._get_cache_dir(_get_stage_hash(stage) or "none"))}  # fmt: skip
     assert set(stages) - cached == {"publish", "compare", "overfitting_report", "front_page"}
-    assert len(stages) == 7 + 4 * len(MODELS) + 2 * len(VARIANTS) + 4
+    # check_params, download, prepare, explain, four insight stages; per model and variant; the page stages
+    assert len(stages) == 8 + 4 * len(MODELS) + 2 * len(VARIANTS) + 4
 
 
 def test_front_page_shows_every_model_without_broken_links(pipeline_copy):
@@ -413,18 +414,19 @@ def test_queued_sweep_runs_two_experiments_in_parallel_and_a_revisited_value_tra
 
 
 def test_a_second_clone_pulls_results_from_a_shared_remote_and_trains_nothing(pipeline_copy, tmp_path):
-    """`dvc push --run-cache` to a shared remote; a fresh clone pulls it, reproduces nothing, and an
-    experiment on a value the first copy ran is restored, not trained."""
-    try:
-        dvc("exp", "run", "-S", "models.cnn_16.layers.conv_1.filters=12", "evaluate@cnn_16", cwd=pipeline_copy)
-    finally:
-        restored(pipeline_copy)
+    """An experiment pushed with `dvc push --run-cache` while its results are in the workspace, and
+    the commit's results pushed: a fresh clone pulls them, reproduces nothing, and the same
+    experiment there (`dvc exp run --pull`) is restored from the run-cache, not trained."""
     remote = tmp_path / "team-cache"
     dvc("remote", "add", "--local", "-d", "shared", str(remote), cwd=pipeline_copy)
     try:
-        dvc("push", "--run-cache", cwd=pipeline_copy)
+        dvc("exp", "run", "-S", "models.cnn_16.layers.conv_1.filters=12", "evaluate@cnn_16", cwd=pipeline_copy)
+        dvc("push", "--run-cache", cwd=pipeline_copy)  # DVC pushes the workspace's objects: the experiment's
+        restored(pipeline_copy)
+        dvc("push", cwd=pipeline_copy)
     finally:
         dvc("remote", "remove", "--local", "shared", cwd=pipeline_copy)
+        restored(pipeline_copy)
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(pipeline_copy), str(clone)], check=True)
     dvc("remote", "add", "--local", "-d", "shared", str(remote), cwd=clone)
@@ -434,7 +436,7 @@ def test_a_second_clone_pulls_results_from_a_shared_remote_and_trains_nothing(pi
     ).read_bytes()
     result = dvc("repro", cwd=clone)
     assert "Running stage" not in result.stdout and "Data and pipelines are up to date." in result.stdout
-    pulled = dvc("exp", "run", "-S", "models.cnn_16.layers.conv_1.filters=12", "evaluate@cnn_16", cwd=clone)
+    pulled = dvc("exp", "run", "--pull", "-S", "models.cnn_16.layers.conv_1.filters=12", "evaluate@cnn_16", cwd=clone)
     assert "Running stage" not in pulled.stdout, pulled.stdout
     assert "Stage 'train@cnn_16' is cached - skipping run, checking out outputs" in pulled.stdout
 
