@@ -107,6 +107,12 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def documentation() -> str:
+    """README.md and the pages of docs/ it links to, as one text: what the tests check them against."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    return "\n".join(page.read_text() for page in pages)
+
+
 def declared_paths(text: str, key: str = "<model>") -> str:
     """Text of dvc.yaml with its `${paths.…}` resolved from `vars: paths`, and `${key}` as `key`."""
     declared = yaml.safe_load((REPO / "dvc.yaml").read_text())

@@ -1,6 +1,6 @@
-"""README.md shows DVC's real output: its `dvc metrics show` block is what the command prints
-on the committed results (the end-to-end tests check the `dvc params diff` and `dvc exp show`
-blocks against a real experiment)."""
+"""README.md and docs/ show DVC's real output: the `dvc metrics show` block is what the command
+prints on the committed results (the end-to-end tests check the `dvc params diff` and `dvc exp
+show` blocks against a real experiment), and the stage table is dvc.yaml's."""
 
 import re
 import subprocess
@@ -9,13 +9,13 @@ import sys
 import pytest
 import yaml
 
-from tests.conftest import REPO, declared_paths
+from tests.conftest import REPO, declared_paths, documentation
 
 
 def readme_output(command: str) -> list[str]:
     """The lines shown under `$ <command>` in the README's console block."""
-    match = re.search(rf"^\$ {re.escape(command)}\n(.*?)(?=^\$ |^```)", (REPO / "README.md").read_text(), re.M | re.S)
-    assert match, f"README.md shows no output of `{command}`"
+    match = re.search(rf"^\$ {re.escape(command)}\n(.*?)(?=^\$ |^```)", documentation(), re.M | re.S)
+    assert match, f"README.md and docs/ show no output of `{command}`"
     return match[1].rstrip("\n").splitlines()
 
 
@@ -34,7 +34,7 @@ def test_readme_stage_table_matches_dvc_yaml():
         name: re.search(r"python -m (stages\.\w+)", stage.get("do", stage)["cmd"])[1] for name, stage in stages.items()
     }
     rows = re.findall(
-        r"^\| `(\w+)(?:@<\w+>)?` \| `python -m (stages\.\w+)[^`]*` \|", (REPO / "README.md").read_text(), re.M
+        r"^\| `(\w+)(?:@<\w+>)?` \| `python -m (stages\.\w+)[^`]*` \|", documentation(), re.M
     )
     assert dict(rows) == modules
 
@@ -43,9 +43,9 @@ SUMMARY_START, SUMMARY_END = "<!-- reports/summary.md, written by `dvc repro` --
 
 
 def readme_section(heading: str) -> str:
-    """The text under a second-level heading of README.md, up to the next one."""
-    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", (REPO / "README.md").read_text(), re.M | re.S)
-    assert match, f"README.md has no section `## {heading}`"
+    """The text under a second-level heading of README.md or docs/, up to the next one."""
+    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^#{{1,2}} |\Z)", documentation(), re.M | re.S)
+    assert match, f"README.md and docs/ have no section `## {heading}`"
     return match[1]
 
 
@@ -93,7 +93,7 @@ def declared_outputs() -> dict[str, set[str]]:
 def test_readme_stage_table_names_every_output_where_dvc_yaml_puts_it():
     """Every path in a row of the README's stage table is an output of that stage (or inside one),
     and every output of the stage is named in its row."""
-    rows = dict(re.findall(r"^\| `(\w+)(?:@<\w+>)?` \| `[^`]*` \| (.*) \|$", (REPO / "README.md").read_text(), re.M))
+    rows = dict(re.findall(r"^\| `(\w+)(?:@<\w+>)?` \| `[^`]*` \| (.*) \|$", documentation(), re.M))
     for name, outputs in declared_outputs().items():
         named = set(re.findall(r"`((?:data|reports)/[^`]*)`", rows[name]))
         assert named, f"README.md: the row of `{name}` names none of its outputs"
@@ -105,3 +105,10 @@ def test_readme_stage_table_names_every_output_where_dvc_yaml_puts_it():
             assert any(path == out or path.startswith(out + "/") for path in named), (
                 f"README.md: the row of `{name}` does not name its output {out}"
             )
+
+
+def test_readme_fits_a_screen_or_two_and_links_every_page_of_docs():
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 150
+    pages = sorted(path.name for path in (REPO / "docs").glob("*.md"))
+    assert pages and [page for page in pages if f"(docs/{page})" not in readme] == []

@@ -22,7 +22,7 @@ from pipeline.params import (
     ReportSettings,
     TrainingSettings,
 )
-from tests.conftest import REPO
+from tests.conftest import REPO, documentation
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 SETTINGS_LIST = "Training settings a block may override:"
@@ -113,7 +113,7 @@ def test_params_yaml_shows_every_layer_type_with_its_arguments_and_defaults():
 
 
 def test_readme_lists_every_layer_type_and_training_setting():
-    assert readme_problems((REPO / "README.md").read_text()) == []
+    assert readme_problems(documentation()) == []
 
 
 TABLE = """\
