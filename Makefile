@@ -21,6 +21,7 @@ check: $(VENV)/installed
 
 lint: $(VENV)/installed
 	ruff check .
+	ruff format --check .
 
 # Benchmarks (machine-dependent, outside the pipeline): writes reports/performance.md.
 # FULL=1 adds a from-scratch rebuild of the whole pipeline (about an hour more); ONLY="rebuild sweep"

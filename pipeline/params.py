@@ -95,7 +95,7 @@ LAYERS = Argument(dict)
 MODEL: dict[str, Argument] = {"layers": LAYERS, "head": LAYERS, **TRAINING}
 MODELS = Argument(
     dict, REQUIRED, lambda models: None if models else "declares no model; declare at least one", items=section(MODEL)
-)  # fmt: skip
+)
 SCHEMA: dict[str, Argument] = {
     "seed": SEED,
     "seeds": Argument(list, REQUIRED, count(1, MAX_SEEDS, "seeds"), items=SEED),

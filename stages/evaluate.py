@@ -77,7 +77,14 @@ def write_predictions(path: Path, labels: np.ndarray, predicted: np.ndarray) -> 
 
 def main() -> None:
     args = parse_arguments(
-        __doc__, "configs", "data", "models_dir", "history_dir", "seeds_dir", "metrics_dir", "predictions_dir",
+        __doc__,
+        "configs",
+        "data",
+        "models_dir",
+        "history_dir",
+        "seeds_dir",
+        "metrics_dir",
+        "predictions_dir",
         model=True,
     )
     name = args.model

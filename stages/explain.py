@@ -6,7 +6,6 @@ lab clamps to 0..255), then 2x2 max pooling halves each side: input 28x28, filte
 26x26, pooled 13x13.
 """
 
-
 import numpy as np
 
 from pipeline.arrays import load_split

@@ -84,8 +84,13 @@ def main() -> None:
 
     images, labels = load_split(args.data, "test")
     images, labels = images[: insight.projection_images], labels[: insight.projection_images]
-    rows = [{"space": "raw pixels", "features": images[0].size,
-             "knn_accuracy": neighbour_accuracy(images.reshape(len(images), -1), labels, insight.neighbours)}]
+    rows = [
+        {
+            "space": "raw pixels",
+            "features": images[0].size,
+            "knn_accuracy": neighbour_accuracy(images.reshape(len(images), -1), labels, insight.neighbours),
+        }
+    ]
     points, scores, widths = {}, {}, {}
     for name in names:
         features = penultimate_features(load_model(seed_path(args.models_dir, name, shown_seed, ".keras")), images)

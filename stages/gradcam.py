@@ -83,8 +83,13 @@ def activation_figure(
 
 
 def confused_figure(
-    name: str, images: np.ndarray, indices: np.ndarray, pair: tuple[int, int, int], said_heats: np.ndarray,
-    true_heats: np.ndarray, note: str,
+    name: str,
+    images: np.ndarray,
+    indices: np.ndarray,
+    pair: tuple[int, int, int],
+    said_heats: np.ndarray,
+    true_heats: np.ndarray,
+    note: str,
 ) -> plt.Figure:
     true, said, count = pair
     columns = [
@@ -112,8 +117,15 @@ def class_average_figure(
 
 
 def explain(
-    name: str, model, images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
-    activation_images: tuple[int, ...], per_class: int, shown: int, out_dir: Path,
+    name: str,
+    model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    predicted: np.ndarray,
+    activation_images: tuple[int, ...],
+    per_class: int,
+    shown: int,
+    out_dir: Path,
 ) -> list[dict]:
     """Write the model's three figures; return its rows of the summary."""
     from pipeline.attention import convolutions, grad_cam, upsampled

@@ -129,7 +129,6 @@ def declared_paths(text: str, key: str = "<model>") -> str:
     return re.sub(r"\$\{([\w.]+)\}", value, text)
 
 
-
 def offline_chromium(url: str, profile: Path, *options: str) -> subprocess.CompletedProcess:
     """Headless Chromium's DOM of `url` once its scripts ran, with every host unresolvable.
 

@@ -45,7 +45,7 @@ def test_an_included_page_keeps_working_links_wherever_it_was_written():
 
 def test_declared_paths_come_from_the_vars_mapping_named_paths(tmp_path):
     pipeline = tmp_path / "dvc.yaml"
-    pipeline.write_text('vars:\n  - paths.yaml\n  - {paths: {reports: {seeds: moved/seeds}}}\nstages: {}\n')
+    pipeline.write_text("vars:\n  - paths.yaml\n  - {paths: {reports: {seeds: moved/seeds}}}\nstages: {}\n")
     assert declared_path("reports.seeds", pipeline) == Path("moved/seeds")
     with pytest.raises(PipelineError, match=r"dvc.yaml: no path `paths.reports.metrics` under `vars`"):
         declared_path("reports.metrics", pipeline)

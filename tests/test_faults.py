@@ -234,8 +234,10 @@ def test_a_full_disk_while_saving_gives_one_line_and_leaves_nothing(workdir, sma
     args = ("--configs", "configs", "--data", "prepared", "--models-dir", str(small_disk), "--history-dir", "history")
     result = run_module("stages.train", "dnn", *args, cwd=workdir)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
-    assert result.stderr.splitlines()[-1] == (
-        f"error: {small_disk / 'dnn.seeds' / 'seed_0.keras'}: cannot save the model (No space left on device)"
-    ) and result.stderr.count("error:") == 1
+    assert (
+        result.stderr.splitlines()[-1]
+        == (f"error: {small_disk / 'dnn.seeds' / 'seed_0.keras'}: cannot save the model (No space left on device)")
+        and result.stderr.count("error:") == 1
+    )
     assert list(small_disk.iterdir()) == [], "a partial model or a plan without its model stayed"
     assert not (workdir / "history" / "dnn.seeds").exists()

@@ -188,9 +188,20 @@ def write_insight(reports, on_garment: list[float], filters_specific: tuple[int,
     gradcam = reports / "insight" / "gradcam"
     gradcam.mkdir(parents=True)
     classes = [f"class {index}" for index in range(len(on_garment))]
-    pd.DataFrame({"model": "cnn", "layer": "conv_2", "side": 11, "class": classes, "images": 100,
-                  "on_garment": on_garment, "garment_share_of_image": 0.5, "confused_true": "Shirt",
-                  "confused_predicted": "Coat", "confused_count": 42}).to_csv(gradcam / "summary.csv", index=False)
+    pd.DataFrame(
+        {
+            "model": "cnn",
+            "layer": "conv_2",
+            "side": 11,
+            "class": classes,
+            "images": 100,
+            "on_garment": on_garment,
+            "garment_share_of_image": 0.5,
+            "confused_true": "Shirt",
+            "confused_predicted": "Coat",
+            "confused_count": 42,
+        }
+    ).to_csv(gradcam / "summary.csv", index=False)
     filters = reports / "insight" / "filters"
     filters.mkdir(parents=True)
     rows = [{"model": "cnn", "layer": layer, "filter": index, "field": field, "patches": 9,

@@ -312,9 +312,13 @@ def test_numbers_are_read_as_dvc_writes_them(tmp_path):
     assert model_config(load_params(tmp_path / "params.yaml"), "cnn_16").learning_rate == 1e-05
 
 
-BILLION_LAUGHS = "seed: [&a [x, x, x, x, x, x, x, x, x], " + ", ".join(
-    f"&{name} [{', '.join([f'*{previous}'] * 9)}]" for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
-) + "]\n"
+BILLION_LAUGHS = (
+    "seed: [&a [x, x, x, x, x, x, x, x, x], "
+    + ", ".join(
+        f"&{name} [{', '.join([f'*{previous}'] * 9)}]" for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    + "]\n"
+)
 
 
 @pytest.mark.parametrize(

@@ -189,8 +189,9 @@ def restored(copy: Path) -> None:
 
 
 def test_editing_one_model_invalidates_only_its_stages(pipeline_copy):
-    original = edited_params(pipeline_copy, lambda params: params["models"]["cnn_16"]["layers"]["conv_1"].update(
-        filters=24))  # as `dvc exp run -S models.cnn_16.layers.conv_1.filters=24` does in the README
+    original = edited_params(
+        pipeline_copy, lambda params: params["models"]["cnn_16"]["layers"]["conv_1"].update(filters=24)
+    )  # as `dvc exp run -S models.cnn_16.layers.conv_1.filters=24` does in the README
     try:
         diff = json.loads(dvc("params", "diff", "--json", cwd=pipeline_copy).stdout)
         shown = dvc("params", "diff", cwd=pipeline_copy).stdout.strip().splitlines()
@@ -199,15 +200,34 @@ def test_editing_one_model_invalidates_only_its_stages(pipeline_copy):
     finally:
         (pipeline_copy / "params.yaml").write_text(original)
         restored(pipeline_copy)
-    assert changed == {"train@cnn_16", "evaluate@cnn_16", "shapes@cnn_16", "figures@cnn_16", "publish", "compare",
-                       "front_page", "gradcam", "filters", "templates", "feature_space"}  # insight: all models
+    assert changed == {
+        "train@cnn_16",
+        "evaluate@cnn_16",
+        "shapes@cnn_16",
+        "figures@cnn_16",
+        "publish",
+        "compare",
+        "front_page",
+        "gradcam",
+        "filters",
+        "templates",
+        "feature_space",
+    }  # insight: all models
     assert diff["params.yaml"] == {"models.cnn_16.layers.conv_1.filters": {"old": 16, "new": 24, "diff": 8}}
     assert shown == readme_output("dvc params diff")
 
 
-REPORT_CODE = ["pipeline/params.py", "pipeline/paths.py", "pipeline/plotting.py", "pipeline/statistics.py",
-               "pipeline/gates.py", "pipeline/results.py", "pipeline/outputs.py", "stages/compare.py",
-               "stages/front_page.py"]
+REPORT_CODE = [
+    "pipeline/params.py",
+    "pipeline/paths.py",
+    "pipeline/plotting.py",
+    "pipeline/statistics.py",
+    "pipeline/gates.py",
+    "pipeline/results.py",
+    "pipeline/outputs.py",
+    "stages/compare.py",
+    "stages/front_page.py",
+]
 
 
 def test_editing_report_code_or_rules_retrains_nothing(pipeline_copy):
@@ -292,7 +312,8 @@ def test_a_bad_value_stops_before_any_output_is_deleted(pipeline_copy, command):
     finally:
         restored(pipeline_copy)
     assert without_configs(after, pipeline_copy) == without_configs(before, pipeline_copy) | {
-        f"{pipeline_copy.name}/params.yaml": after[f"{pipeline_copy.name}/params.yaml"]}
+        f"{pipeline_copy.name}/params.yaml": after[f"{pipeline_copy.name}/params.yaml"]
+    }
 
 
 def test_every_costly_stage_has_a_run_cache_entry(pipeline_copy):

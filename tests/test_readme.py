@@ -33,9 +33,7 @@ def test_readme_stage_table_matches_dvc_yaml():
     modules = {
         name: re.search(r"python -m (stages\.\w+)", stage.get("do", stage)["cmd"])[1] for name, stage in stages.items()
     }
-    rows = re.findall(
-        r"^\| `(\w+)(?:@<\w+>)?` \| `python -m (stages\.\w+)[^`]*` \|", documentation(), re.M
-    )
+    rows = re.findall(r"^\| `(\w+)(?:@<\w+>)?` \| `python -m (stages\.\w+)[^`]*` \|", documentation(), re.M)
     assert dict(rows) == modules
 
 

@@ -197,4 +197,3 @@ def test_params_yaml_cannot_redefine_the_paths_dvc_yaml_declares(tmp_path):
                             text=True)  # fmt: skip
     assert result.returncode != 0 and "cannot redefine 'paths.raw'" in result.stderr, result.stderr
     assert not (tmp_path / "pwned").exists()
-

@@ -302,8 +302,13 @@ def test_the_train_stage_on_two_machines_gives_both_the_same_models(tmp_path):
     ]  # fmt: skip
     assert files[0] == files[1]
     plan = json.loads(files[0][Path("models/cnn_16.seeds/seed_0.plan.json")])
-    assert plan == {"batch_size": 64, "learning_rate": pytest.approx(0.001 * 2**0.5), "precision": "float32",
-                    "replicas": 2, "steps_per_execution": 1}, "the plan records what the cluster trained with"
+    assert plan == {
+        "batch_size": 64,
+        "learning_rate": pytest.approx(0.001 * 2**0.5),
+        "precision": "float32",
+        "replicas": 2,
+        "steps_per_execution": 1,
+    }, "the plan records what the cluster trained with"
 
 
 def test_a_failing_worker_stops_the_local_cluster_and_all_it_started(tmp_path):
