@@ -23,22 +23,19 @@ SHARED = {
 
 
 def parse_arguments(
-    doc: str, *shared: str, model: bool = False, study: bool = False, pairs: dict[str, str] | None = None, **own: str
+    doc: str, *shared: str, model: bool = False, pairs: dict[str, str] | None = None, **own: str
 ) -> argparse.Namespace:
     """The stage's arguments: `shared` options described in SHARED, its `own` options with their help.
 
     Option names are the keywords with `-`, e.g. `models_dir` is --models-dir. `model` takes the
     model's name (checked as it is parsed: a bad name is one `error:` line naming the rule);
-    `study` the study it belongs to, if any; each of `pairs` two paths, FROM and TO. The
-    description is the docstring's first line.
+    each of `pairs` two paths, FROM and TO. The description is the docstring's first line.
     """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     if model:
         parser.add_argument(
             "model", type=model_name, help="a model name in params.yaml, or its DVC stage address <stage>@<model>"
         )
-    if study:
-        parser.add_argument("--study", help="the study the model belongs to, if any (checked with params.yaml)")
     for name, what in {**{name: SHARED[name] for name in shared}, **own}.items():
         parser.add_argument("--" + name.replace("_", "-"), type=Path, required=True, help=what)
     for name, what in (pairs or {}).items():
