@@ -17,7 +17,7 @@ test-fast: $(VENV)/installed data
 	pytest -m "not e2e and not slow"
 
 check: $(VENV)/installed
-	python -m pipeline.gates
+	python -m pipeline.analysis.gates
 
 lint: $(VENV)/installed
 	ruff check .
@@ -37,7 +37,7 @@ $(VENV)/installed: requirements.txt requirements-test.txt constraints.txt
 
 # A verified local copy of Fashion-MNIST, or Debian's package where we may install it.
 data: $(VENV)/installed
-	@if python -m pipeline.sources; then :; \
+	@if python -m pipeline.data.sources; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		echo "Installing Debian's dataset-fashion-mnist"; \
 		apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \

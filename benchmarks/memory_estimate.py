@@ -1,5 +1,5 @@
 """Train one seed of a model for one epoch, as a `train@` worker process does: for `make bench`
-to measure its peak memory against the estimate (pipeline/memory.py).
+to measure its peak memory against the estimate (pipeline/architecture/memory.py).
 
 Usage: python -m benchmarks.memory_estimate MODEL DATA_DIR
 
@@ -11,8 +11,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.arrays import load_split
-from pipeline.params import load_params, model_config, training_settings
+from pipeline.configuration.params import load_params, model_config, training_settings
+from pipeline.data.arrays import load_split
 
 
 def main() -> None:
@@ -21,8 +21,8 @@ def main() -> None:
     config, settings = replace(model_config(params, name), epochs=1), training_settings(params)
     train_split, validation_split = load_split(data, "train"), load_split(data, "validation")
 
-    from pipeline.runtime import configure
-    from pipeline.training import train
+    from pipeline.training.fit import train
+    from pipeline.training.runtime import configure
 
     strategy = configure(0, 1, settings.strategy)  # one thread, as each of a stage's side-by-side seeds
     train(config, settings, 0, train_split, validation_split, verbose=0, strategy=strategy)

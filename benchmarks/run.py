@@ -35,13 +35,13 @@ from benchmarks.training import (
     throughput,
     time_to_accuracy,
 )
-from pipeline.arrays import load_split, stratified_sample
-from pipeline.memory import MIB
-from pipeline.params import load_params, memory_estimate, model_config, training_settings
-from pipeline.paths import declared_path
-from pipeline.runtime import configure
-from pipeline.training import cpu_has_amx, training_precision
-from pipeline.workers import cores
+from pipeline.architecture.memory import MIB
+from pipeline.configuration.params import load_params, memory_estimate, model_config, training_settings
+from pipeline.data.arrays import load_split, stratified_sample
+from pipeline.files.paths import declared_path
+from pipeline.training.fit import cpu_has_amx, training_precision
+from pipeline.training.runtime import configure
+from pipeline.training.workers import cores
 
 MEMORY_MODELS, MEMORY_TOLERANCE = ("dnn", "cnn_64", "cnn_64_2conv_1pool"), 0.3  # the estimate within 30% of the peak
 THROUGHPUT_MODELS = {"dnn": 1.5, "cnn_32": 1.25, "cnn_64": None}  # model: target ratio over plain
@@ -88,7 +88,7 @@ def training_section(params: dict, data: Path) -> tuple[list[str], list[bool]]:
         "## Training throughput",
         "",
         f"Epochs of {THROUGHPUT_IMAGES:,} training images, batch 32, seed 0; plain = the source's"
-        " `model.fit(x, y)` on NumPy arrays with Keras's defaults; pipeline = `pipeline.training.train`"
+        " `model.fit(x, y)` on NumPy arrays with Keras's defaults; pipeline = `pipeline.training.fit.train`"
         " (tf.data, 64 steps per call). Three runs of three epochs per path, alternated A B A B A B; a run's"
         " rate is the median of its second and third epochs (the first compiles); medians over runs.",
         "Test accuracy after the three epochs shows the math did not change.",
@@ -207,7 +207,7 @@ def sweep_section() -> tuple[list[str], list[bool]]:
         f"A sweep of two queued experiments, each changing `{MODEL_KEY}` (so each retrains `cnn_16`'s seeds and"
         " reruns its reports), in a clone with the committed results. One after another: `dvc queue start -j 1`;"
         " side by side: `-j 2`, the two experiments' trainings sharing the machine's training slots"
-        " (`pipeline/workers.py`). Wall seconds from starting the queue until both succeeded; one round each,"
+        " (`pipeline/training/workers.py`). Wall seconds from starting the queue until both succeeded; one round each,"
         f" with filter counts {ROUNDS[1]} and {ROUNDS[2]}, so that neither round reuses the other's runs.",
         "",
         "| way | seconds for both |",
@@ -283,10 +283,11 @@ def memory_section(params: dict, data: Path) -> tuple[list[str], list[bool]]:
     lines = [
         "## Memory estimate",
         "",
-        "Each model's training memory as the train stage estimates it before it starts (`pipeline/memory.py`,"
-        " shown under each shape table), against the peak measured while one seed of it trains for an epoch on"
-        " every training image in a process of its own, as a `train@` worker does (proportional set size,"
-        " sampled twice a second). Target: the estimate within 30% of the peak.",
+        "Each model's training memory as the train stage estimates it before it starts"
+        " (`pipeline/architecture/memory.py`, shown under each shape table), against the peak measured"
+        " while one seed of it trains for an epoch on every training image in a process of its own, as a"
+        " `train@` worker does (proportional set size, sampled twice a second).",
+        " Target: the estimate within 30% of the peak.",
         "",
         "| model | estimate MB | measured peak MB | estimate / peak | within 30% |",
         "|---|---|---|---|---|",

@@ -3,16 +3,16 @@
 One after another is how the pipeline trained before seeds ran in parallel: one process at a
 time with a TensorFlow thread per core (`threads: 0`). Side by side is how `train@` stages
 run them now: a process per core, one thread each. Both paths run each training in a fresh
-process (pipeline.workers), so both pay TensorFlow's start-up per training.
+process (pipeline.training.workers), so both pay TensorFlow's start-up per training.
 """
 
 import statistics
 import time
 from pathlib import Path
 
-from pipeline.arrays import load_split
-from pipeline.params import load_params, model_config, training_settings
-from pipeline.workers import cores, run_side_by_side
+from pipeline.configuration.params import load_params, model_config, training_settings
+from pipeline.data.arrays import load_split
+from pipeline.training.workers import cores, run_side_by_side
 
 
 def training_run(name: str, seed: int, thread_count: int, data: Path) -> float:
@@ -22,8 +22,8 @@ def training_run(name: str, seed: int, thread_count: int, data: Path) -> float:
     config, settings = model_config(params, name), training_settings(params)
     train_split, validation_split = load_split(data, "train"), load_split(data, "validation")
 
-    from pipeline.runtime import configure
-    from pipeline.training import train
+    from pipeline.training.fit import train
+    from pipeline.training.runtime import configure
 
     configure(seed, thread_count, "none")
     train(config, settings, seed, train_split, validation_split, verbose=0)

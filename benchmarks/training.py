@@ -13,11 +13,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline import training
-from pipeline.layers import layer_output_shape
-from pipeline.models import build_model
-from pipeline.params import INPUT_SHAPE, ModelConfig, TrainingSettings
-from pipeline.runtime import seed_everything
+from pipeline.architecture.layers import layer_output_shape
+from pipeline.configuration.params import INPUT_SHAPE, ModelConfig, TrainingSettings
+from pipeline.training.fit import train as train_with_the_pipeline
+from pipeline.training.models import build_model
+from pipeline.training.runtime import seed_everything
 
 Split = tuple[np.ndarray, np.ndarray]
 NO_VALIDATION: Split = (np.zeros((0, *INPUT_SHAPE), np.float32), np.zeros(0, np.uint8))
@@ -60,7 +60,7 @@ def plain_fit(config: ModelConfig, train: Split, validation: Split, clock: Epoch
 def pipeline_fit(
     settings: TrainingSettings, config: ModelConfig, train: Split, validation: Split, clock: EpochClock
 ) -> keras.Model:
-    model, _, _ = training.train(config, settings, 0, train, validation, [clock], verbose=0)
+    model, _, _ = train_with_the_pipeline(config, settings, 0, train, validation, [clock], verbose=0)
     return model
 
 

@@ -9,11 +9,11 @@ defaults, with the training settings, seeds, threads and memory estimate) to
 training, evaluation and shape stages read these instead of params.yaml.
 """
 
-from pipeline.cli import parse_arguments
-from pipeline.config import write_config
+from pipeline.configuration.config import write_config
+from pipeline.configuration.params import STUDIES, check_everything, data_config, load_params, model_names, run_config
 from pipeline.errors import run
-from pipeline.names import named_path
-from pipeline.params import STUDIES, check_everything, data_config, load_params, model_names, run_config
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import named_path
 
 
 def main() -> None:

@@ -17,12 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.cli import parse_arguments
-from pipeline.errors import run
-from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.layers import describe
-from pipeline.names import named_path, seed_path
-from pipeline.params import (
+from pipeline.analysis.results import read_history, read_metrics, read_predictions, read_seeds
+from pipeline.analysis.statistics import Summary, comparison, p_text, shares_data_order, summarize
+from pipeline.architecture.layers import describe
+from pipeline.configuration.params import (
     comparisons,
     gate_settings,
     load_params,
@@ -31,10 +29,12 @@ from pipeline.params import (
     reference_accuracies,
     seeds,
 )
-from pipeline.paths import link
-from pipeline.plotting import interval_rows, plt, save
-from pipeline.results import read_history, read_metrics, read_predictions, read_seeds
-from pipeline.statistics import Summary, comparison, p_text, shares_data_order, summarize
+from pipeline.data.fashion_mnist import CLASS_NAMES
+from pipeline.errors import run
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import named_path, seed_path
+from pipeline.files.paths import link
+from pipeline.reporting.plotting import interval_rows, plt, save
 
 CURVE_COLUMNS = ["model", "epoch", "accuracy", "val_accuracy", "loss", "val_loss"]
 FIGURES = {"test_accuracy": "test", "train_accuracy": "train", "val_accuracy": "validation"}

@@ -11,10 +11,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from pipeline.cli import parse_arguments
+from pipeline.data.fashion_mnist import FILES
+from pipeline.data.sources import default_sources, fetch_verified
 from pipeline.errors import PipelineError, run
-from pipeline.fashion_mnist import FILES
-from pipeline.sources import default_sources, fetch_verified
+from pipeline.files.cli import parse_arguments
 
 
 def write_atomically(path: Path, data: bytes) -> None:

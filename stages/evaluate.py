@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.arrays import load_split
-from pipeline.cli import parse_arguments
-from pipeline.config import read_run_config
+from pipeline.analysis.results import read_history, read_plan
+from pipeline.analysis.statistics import summarize
+from pipeline.configuration.config import read_run_config
+from pipeline.data.arrays import load_split
+from pipeline.data.fashion_mnist import CLASS_NAMES
 from pipeline.errors import PipelineError, run
-from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.names import METRICS, PER_SEED, PLAN, SEED_TABLE, named_path, remove_old, seed_path
-from pipeline.results import read_history, read_plan
-from pipeline.statistics import summarize
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import METRICS, PER_SEED, PLAN, SEED_TABLE, named_path, remove_old, seed_path
 
 
 def training_summary(history: pd.DataFrame) -> dict:
@@ -94,7 +94,7 @@ def main() -> None:
     histories = {seed: read_history(seed_path(args.history_dir, name, seed, ".csv")) for seed in run_seeds}
     plans = {seed: read_plan(seed_path(args.models_dir, name, seed, PLAN)) for seed in run_seeds}
 
-    from pipeline.models import load_model  # starts TensorFlow: only once the arguments are checked
+    from pipeline.training.models import load_model  # starts TensorFlow: only once the arguments are checked
 
     images, labels = load_split(args.data, "test")
     rows = []

@@ -1,20 +1,20 @@
 """Stage `explain`: <out>, a PNG of convolution and pooling by hand.
 
 The course lab's three 3x3 filters are applied to Fashion-MNIST test images with the
-NumPy cross-correlation of pipeline.convolution (negative responses clamped to 0, as the
+NumPy cross-correlation of pipeline.architecture.convolution (negative responses clamped to 0, as the
 lab clamps to 0..255), then 2x2 max pooling halves each side: input 28x28, filtered
 26x26, pooled 13x13.
 """
 
 import numpy as np
 
-from pipeline.arrays import load_split
-from pipeline.cli import parse_arguments
-from pipeline.convolution import COURSE_FILTERS, convolve, max_pool
+from pipeline.architecture.convolution import COURSE_FILTERS, convolve, max_pool
+from pipeline.configuration.params import load_params, report_settings
+from pipeline.data.arrays import load_split
+from pipeline.data.fashion_mnist import CLASS_NAMES
 from pipeline.errors import run
-from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.params import load_params, report_settings
-from pipeline.plotting import ACTIVATION_CMAP, IMAGE_CMAP, blank, plt, save
+from pipeline.files.cli import parse_arguments
+from pipeline.reporting.plotting import ACTIVATION_CMAP, IMAGE_CMAP, blank, plt, save
 
 
 def kernel_text(kernel: np.ndarray) -> str:

@@ -14,14 +14,14 @@ import shutil
 import numpy as np
 import pandas as pd
 
-from pipeline.arrays import load_split
-from pipeline.cli import parse_arguments
+from pipeline.configuration.params import FOLDS, insight_settings, load_params, model_config, seeds, threads
+from pipeline.data.arrays import load_split
+from pipeline.data.fashion_mnist import CLASS_NAMES
 from pipeline.errors import run
-from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.names import seed_path
-from pipeline.outputs import PROJECTION, SEPARABILITY
-from pipeline.params import FOLDS, insight_settings, load_params, model_config, seeds, threads
-from pipeline.plotting import plt, save
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import seed_path
+from pipeline.files.outputs import PROJECTION, SEPARABILITY
+from pipeline.reporting.plotting import plt, save
 
 ITERATIONS = 500  # t-SNE's optimisation steps: half scikit-learn's default, and half the time; 2,000 points
 # have settled by then (the kNN score, the figure's backing, does not depend on it at all)
@@ -77,8 +77,8 @@ def main() -> None:
     shutil.rmtree(args.out_dir, ignore_errors=True)
     args.out_dir.mkdir(parents=True)
 
-    from pipeline.models import load_model
-    from pipeline.runtime import configure
+    from pipeline.training.models import load_model
+    from pipeline.training.runtime import configure
 
     configure(shown_seed, threads(params))  # pinned threads and deterministic ops
 

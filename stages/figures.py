@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.arrays import load_split
-from pipeline.cli import parse_arguments
+from pipeline.analysis.results import read_predictions
+from pipeline.configuration.params import ReportSettings, load_params, model_config, report_settings, seeds
+from pipeline.data.arrays import load_split
+from pipeline.data.fashion_mnist import CLASS_NAMES
 from pipeline.errors import run
-from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.names import FIGURES, named_path, seed_path
-from pipeline.outputs import ACTIVATIONS, CONFUSION, FIRST_CONV_CHANNELS, FIRST_CONV_KERNELS, MISCLASSIFIED
-from pipeline.params import ReportSettings, load_params, model_config, report_settings, seeds
-from pipeline.plotting import ACTIVATION_CMAP, IMAGE_CMAP, KERNEL_CMAP, blank, image_grid, plt, save
-from pipeline.results import read_predictions
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import FIGURES, named_path, seed_path
+from pipeline.files.outputs import ACTIVATIONS, CONFUSION, FIRST_CONV_CHANNELS, FIRST_CONV_KERNELS, MISCLASSIFIED
+from pipeline.reporting.plotting import ACTIVATION_CMAP, IMAGE_CMAP, KERNEL_CMAP, blank, image_grid, plt, save
 
 FEATURE_LAYERS = ("Conv2D", "MaxPooling2D")
 
@@ -157,7 +157,7 @@ def main() -> None:
     out_dir = named_path(args.out_dir, name, FIGURES)  # never anything but the model's own folder
     shutil.rmtree(out_dir, ignore_errors=True)
 
-    from pipeline.models import load_model
+    from pipeline.training.models import load_model
 
     model = load_model(seed_path(args.models_dir, name, shown_seed, ".keras"))
     images, labels = load_split(args.data, "test")

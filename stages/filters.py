@@ -3,7 +3,7 @@
 For every convolution of `insight.every_layer_of` (the course's cnn_64) and the first
 convolution of every other CNN, the run of the first seed: the `insight.patches` test images
 (among the first `insight.patch_images`) whose strongest activation of a filter is the
-largest, each cropped to the filter's receptive field at that position (pipeline/shapes.py's
+largest, each cropped to the filter's receptive field at that position (pipeline/architecture/shapes.py's
 layer arithmetic). Into <out-dir>/: <model>_<layer>.png, one cell per filter in order, its
 patches side by side and the class mix of their images in small print; summary.csv, per
 filter, the most common class among its patches and how many of them it holds.
@@ -16,15 +16,23 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from pipeline.arrays import load_split
-from pipeline.cli import parse_arguments
+from pipeline.architecture.shapes import ReceptiveField, crop, receptive_fields
+from pipeline.configuration.params import (
+    INPUT_SHAPE,
+    insight_settings,
+    load_params,
+    model_config,
+    model_names,
+    seeds,
+    threads,
+)
+from pipeline.data.arrays import load_split
+from pipeline.data.fashion_mnist import CLASS_NAMES
 from pipeline.errors import run
-from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.names import seed_path
-from pipeline.outputs import SUMMARY_TABLE, filter_grid_file
-from pipeline.params import INPUT_SHAPE, insight_settings, load_params, model_config, model_names, seeds, threads
-from pipeline.plotting import IMAGE_CMAP, blank, plt, save
-from pipeline.shapes import ReceptiveField, crop, receptive_fields
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import seed_path
+from pipeline.files.outputs import SUMMARY_TABLE, filter_grid_file
+from pipeline.reporting.plotting import IMAGE_CMAP, blank, plt, save
 
 BATCH = 500
 
@@ -42,7 +50,7 @@ def strongest_over(model, layer_name: str, images: np.ndarray) -> tuple[np.ndarr
     """Each image's strongest activation of every filter of a layer, and where, batch by batch."""
     import keras
 
-    from pipeline.attention import strongest
+    from pipeline.analysis.attention import strongest
 
     probe = keras.Model(model.inputs[0], model.get_layer(layer_name).output)
     batches = range(0, len(images), BATCH)
@@ -94,7 +102,7 @@ def filter_grid(title: str, cells: list[tuple[np.ndarray, str]], columns: int = 
 def explain_layer(
     model, name: str, layer: str, field: ReceptiveField, images: np.ndarray, labels: np.ndarray, count: int
 ) -> tuple[plt.Figure, list[dict]]:
-    from pipeline.attention import top_activations
+    from pipeline.analysis.attention import top_activations
 
     tops = top_activations(*strongest_over(model, layer, images), count)
     cells, rows = [], []
@@ -120,8 +128,8 @@ def main() -> None:
     shutil.rmtree(args.out_dir, ignore_errors=True)
     args.out_dir.mkdir(parents=True)
 
-    from pipeline.models import load_model
-    from pipeline.runtime import configure
+    from pipeline.training.models import load_model
+    from pipeline.training.runtime import configure
 
     configure(shown_seed, threads(params))  # pinned threads and deterministic ops
 

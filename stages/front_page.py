@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.cli import parse_arguments
+from pipeline.configuration.params import insight_settings, load_params, model_names, report_settings, seeds
 from pipeline.errors import PipelineError, run
-from pipeline.names import named_path
-from pipeline.outputs import (
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import named_path
+from pipeline.files.outputs import (
     ACTIVATIONS,
     CAM_ACTIVATION_IMAGES,
     CAM_CLASS_AVERAGE,
@@ -35,8 +36,7 @@ from pipeline.outputs import (
     TEMPLATES_SUMMARY,
     filter_grid_file,
 )
-from pipeline.params import insight_settings, load_params, model_names, report_settings, seeds
-from pipeline.paths import link, rebased
+from pipeline.files.paths import link, rebased
 
 
 def read(path: Path) -> str:

@@ -17,13 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.arrays import load_split
-from pipeline.cli import parse_arguments
-from pipeline.errors import run
-from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.names import named_path, seed_path
-from pipeline.outputs import CAM_ACTIVATION_IMAGES, CAM_CLASS_AVERAGE, CAM_CONFUSED, SUMMARY_TABLE
-from pipeline.params import (
+from pipeline.analysis.results import read_predictions
+from pipeline.configuration.params import (
     ModelConfig,
     insight_settings,
     load_params,
@@ -33,8 +28,13 @@ from pipeline.params import (
     seeds,
     threads,
 )
-from pipeline.plotting import ATTENTION_CMAP, IMAGE_CMAP, blank, image_grid, plt, save
-from pipeline.results import read_predictions
+from pipeline.data.arrays import load_split
+from pipeline.data.fashion_mnist import CLASS_NAMES
+from pipeline.errors import run
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import named_path, seed_path
+from pipeline.files.outputs import CAM_ACTIVATION_IMAGES, CAM_CLASS_AVERAGE, CAM_CONFUSED, SUMMARY_TABLE
+from pipeline.reporting.plotting import ATTENTION_CMAP, IMAGE_CMAP, blank, image_grid, plt, save
 
 GARMENT = 0.2  # a pixel of a class's mean image this bright or brighter counts as the garment
 
@@ -128,7 +128,7 @@ def explain(
     out_dir: Path,
 ) -> list[dict]:
     """Write the model's three figures; return its rows of the summary."""
-    from pipeline.attention import convolutions, grad_cam, upsampled
+    from pipeline.analysis.attention import convolutions, grad_cam, upsampled
 
     layer = convolutions(model)[-1]
     side = layer.output.shape[1]
@@ -178,8 +178,8 @@ def main() -> None:
     shutil.rmtree(args.out_dir, ignore_errors=True)
     args.out_dir.mkdir(parents=True)
 
-    from pipeline.models import load_model
-    from pipeline.runtime import configure
+    from pipeline.training.models import load_model
+    from pipeline.training.runtime import configure
 
     configure(shown_seed, threads(params))  # pinned threads and deterministic ops: the same maps on any machine
     images, labels = load_split(args.data, "test")

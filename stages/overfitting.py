@@ -18,15 +18,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from pipeline.cli import parse_arguments
+from pipeline.analysis.results import read_history, read_predictions, read_seeds
+from pipeline.analysis.statistics import Difference, comparison, difference, p_text, shares_data_order, summarize
+from pipeline.configuration.params import STUDY_BASE, load_params, model_config, seeds, study_variants
 from pipeline.errors import PipelineError, run
-from pipeline.names import named_path, seed_path
-from pipeline.outputs import OVERLAY
-from pipeline.params import STUDY_BASE, load_params, model_config, seeds, study_variants
-from pipeline.paths import link
-from pipeline.plotting import interval_rows, plt, save
-from pipeline.results import read_history, read_predictions, read_seeds
-from pipeline.statistics import Difference, comparison, difference, p_text, shares_data_order, summarize
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import named_path, seed_path
+from pipeline.files.outputs import OVERLAY
+from pipeline.files.paths import link
+from pipeline.reporting.plotting import interval_rows, plt, save
 
 STUDY = "overfitting"
 BASE = STUDY_BASE

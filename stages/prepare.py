@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.arrays import stratified_sample
-from pipeline.cli import parse_arguments
-from pipeline.config import DataSettings, read_data_config
+from pipeline.architecture.layers import quote
+from pipeline.configuration.config import DataSettings, read_data_config
+from pipeline.data.arrays import stratified_sample
+from pipeline.data.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
+from pipeline.data.idx import read_images_and_labels
 from pipeline.errors import PipelineError, run
-from pipeline.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
-from pipeline.idx import read_images_and_labels
-from pipeline.layers import quote
+from pipeline.files.cli import parse_arguments
 
 SPLITS = ("train", "validation", "test")
 

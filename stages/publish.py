@@ -3,7 +3,7 @@
 The training, evaluation, shape, figure and insight stages write only DVC-cached outputs, so
 that DVC's run-cache can restore any of them: it skips a stage with a git-tracked output that
 is not a metric or a plot. This stage copies what belongs in git from there, byte for byte,
-dropping the suffix that keeps a model's name harmless in a path (pipeline/names.py):
+dropping the suffix that keeps a model's name harmless in a path (pipeline/files/names.py):
 <model>.seeds/ becomes <model>/, <model>.seeds.csv <model>.csv, <model>.metrics.json
 <model>.json, <model>.shapes.md and .csv <model>.md and .csv, <model>.figures/ <model>/.
 The insight folder, the convolution explainer and the data summary are copied as they are.
@@ -13,10 +13,10 @@ Only the models and variants declared in params.yaml are copied.
 import shutil
 from pathlib import Path
 
-from pipeline.cli import parse_arguments
+from pipeline.configuration.params import STUDIES, load_params, model_names
 from pipeline.errors import run
-from pipeline.names import FIGURES, METRICS, PER_SEED, SEED_TABLE, SHAPES_PAGE, SHAPES_TABLE, named_path
-from pipeline.params import STUDIES, load_params, model_names
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import FIGURES, METRICS, PER_SEED, SEED_TABLE, SHAPES_PAGE, SHAPES_TABLE, named_path
 
 # option: {suffix in data/: suffix in reports/}, for each declared model (study_: variant)
 PER_MODEL = {

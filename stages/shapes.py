@@ -10,13 +10,13 @@ fails the stage and writes nothing.
 
 import pandas as pd
 
-from pipeline.cli import parse_arguments
-from pipeline.config import INPUT_SHAPE, ModelConfig, read_run_config
+from pipeline.architecture.layers import layer_output_shape
+from pipeline.architecture.memory import MemoryEstimate, describe_memory, megabytes
+from pipeline.architecture.shapes import padding_amount, parameter_count
+from pipeline.configuration.config import INPUT_SHAPE, ModelConfig, read_run_config
 from pipeline.errors import PipelineError, run
-from pipeline.layers import layer_output_shape
-from pipeline.memory import MemoryEstimate, describe_memory, megabytes
-from pipeline.names import SHAPES_PAGE, SHAPES_TABLE, named_path, remove_old
-from pipeline.shapes import padding_amount, parameter_count
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import SHAPES_PAGE, SHAPES_TABLE, named_path, remove_old
 
 
 def show(shape: tuple[int, ...]) -> str:
@@ -44,7 +44,7 @@ def parameter_arithmetic(layer: dict, shape: tuple[int, ...], count: int) -> str
 
 def shape_table(config: ModelConfig) -> pd.DataFrame:
     """One row per layer, the formula's figures beside Keras's."""
-    from pipeline.models import build_model
+    from pipeline.training.models import build_model
 
     model = build_model(config)
     rows, shape = [], INPUT_SHAPE

@@ -16,14 +16,22 @@ import shutil
 
 import numpy as np
 
-from pipeline.arrays import load_split
-from pipeline.cli import parse_arguments
+from pipeline.architecture.layers import layer_output_shape
+from pipeline.configuration.params import (
+    INPUT_SHAPE,
+    first_of,
+    insight_settings,
+    load_params,
+    model_config,
+    seeds,
+    threads,
+)
+from pipeline.data.arrays import load_split
 from pipeline.errors import run
-from pipeline.layers import layer_output_shape
-from pipeline.names import seed_path
-from pipeline.outputs import TEMPLATES, TEMPLATES_SUMMARY
-from pipeline.params import INPUT_SHAPE, first_of, insight_settings, load_params, model_config, seeds, threads
-from pipeline.plotting import KERNEL_CMAP, blank, plt, save
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import seed_path
+from pipeline.files.outputs import TEMPLATES, TEMPLATES_SUMMARY
+from pipeline.reporting.plotting import KERNEL_CMAP, blank, plt, save
 
 
 def half_weight_pixels(weights: np.ndarray) -> int:
@@ -78,8 +86,8 @@ def main() -> None:
 
     import keras
 
-    from pipeline.models import load_model
-    from pipeline.runtime import configure
+    from pipeline.training.models import load_model
+    from pipeline.training.runtime import configure
 
     configure(shown_seed, threads(params))  # pinned threads and deterministic ops
 

@@ -10,7 +10,7 @@ seed_<seed>.plan.json; its per-epoch loss, accuracy, validation loss and accurac
 bytes, and `publish` copies the histories into reports/ for git).
 
 The seeds train in parallel, a process each, as many at a time as the cores and the free
-memory allow (pipeline/workers.py), each with `threads` TensorFlow threads. Files are
+memory allow (pipeline/training/workers.py), each with `threads` TensorFlow threads. Files are
 written under temporary names and moved into place when a seed's training has finished; a
 loss that turns NaN, a failed write (a full disk) or a worker killed (the out-of-memory
 killer) fails the stage and leaves nothing of it.
@@ -22,13 +22,13 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from pipeline.arrays import load_split
-from pipeline.cli import parse_arguments
-from pipeline.config import read_run_config
+from pipeline.architecture.memory import megabytes
+from pipeline.configuration.config import read_run_config
+from pipeline.data.arrays import load_split
 from pipeline.errors import PipelineError, run
-from pipeline.memory import megabytes
-from pipeline.names import PER_SEED, PLAN, named_path, remove_old, seed_path
-from pipeline.workers import run_side_by_side, threads_per_worker, worker_count
+from pipeline.files.cli import parse_arguments
+from pipeline.files.names import PER_SEED, PLAN, named_path, remove_old, seed_path
+from pipeline.training.workers import run_side_by_side, threads_per_worker, worker_count
 
 
 def train_seed(
@@ -41,9 +41,9 @@ def train_seed(
 
     import keras
 
-    from pipeline.callbacks import EpochLog, StopAtAccuracy
-    from pipeline.runtime import configure
-    from pipeline.training import save_model, train
+    from pipeline.training.callbacks import EpochLog, StopAtAccuracy
+    from pipeline.training.fit import save_model, train
+    from pipeline.training.runtime import configure
 
     strategy = configure(seed, thread_count, settings.strategy)
     history_path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.idx import IMAGES_MAGIC, LABELS_MAGIC
-from pipeline.layers import REQUIRED
-from pipeline.params import TRAINING, ModelConfig, Problems, layer_specs
+from pipeline.architecture.layers import REQUIRED
+from pipeline.configuration.params import TRAINING, ModelConfig, Problems, layer_specs
+from pipeline.data.idx import IMAGES_MAGIC, LABELS_MAGIC
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ import pytest
 from benchmarks.peak_memory import tree_pss
 from benchmarks.run import SECTIONS, earlier_machine, kept_sections
 from benchmarks.training import forward_flops
-from pipeline.params import load_params, model_config
+from pipeline.configuration.params import load_params, model_config
 from tests.conftest import REPO
 
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import parse_arguments
 from pipeline.errors import PipelineError
-from pipeline.paths import declared_path, link, rebased
+from pipeline.files.cli import parse_arguments
+from pipeline.files.paths import declared_path, link, rebased
 
 
 def test_every_path_is_required_and_has_no_default(monkeypatch, capsys):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import stages.download
+from pipeline.data.fashion_mnist import IdxFile
+from pipeline.data.sources import Source, fetch_verified, local_copy
 from pipeline.errors import PipelineError, run
-from pipeline.fashion_mnist import IdxFile
-from pipeline.sources import Source, fetch_verified, local_copy
 from tests.conftest import write_raw_dir
 
 PAYLOAD = b"\x00\x00\x08\x01\x00\x00\x00\x03abc"  # a 3-label IDX file
@@ -116,7 +116,7 @@ def test_no_source_lists_every_failure(tmp_path, server):
 
 
 def test_local_copy_finds_the_first_complete_directory(tmp_path, monkeypatch):
-    monkeypatch.setattr("pipeline.sources.FILES", (FILE,))
+    monkeypatch.setattr("pipeline.data.sources.FILES", (FILE,))
     put(tmp_path / "good")
     put(tmp_path / "bad", b"nope")
     assert local_copy([tmp_path / "bad", tmp_path / "good"]) == tmp_path / "good"

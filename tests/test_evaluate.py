@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.analysis.results import read_history, read_plan
 from pipeline.errors import PipelineError
-from pipeline.models import load_model
-from pipeline.results import read_history, read_plan
+from pipeline.training.models import load_model
 from stages.evaluate import headline, score_on_test_set, training_summary
 
 
@@ -85,7 +85,7 @@ def test_a_missing_model_file_says_to_run_the_pipeline(tmp_path):
 
 
 def test_predictions_for_another_number_of_test_images_are_refused(tmp_path):
-    from pipeline.results import read_predictions
+    from pipeline.analysis.results import read_predictions
 
     path = tmp_path / "seed_0.csv"
     path.write_text("actual,predicted\nShirt,T-shirt/top\nBag,Bag\n")

@@ -15,11 +15,11 @@ import psutil
 import pytest
 import yaml
 
-from pipeline import workers
+from pipeline.architecture.memory import MIB, RUNTIME_BYTES, training_memory
+from pipeline.configuration.params import load_params, memory_estimate, model_config
 from pipeline.errors import PipelineError
-from pipeline.memory import MIB, RUNTIME_BYTES, training_memory
-from pipeline.params import load_params, memory_estimate, model_config
-from pipeline.workers import run_side_by_side, worker_count
+from pipeline.training import workers
+from pipeline.training.workers import run_side_by_side, worker_count
 from tests.conftest import CHECK, REPO, checked_configs, prepared_dir, run_module, start_module
 
 POOLING_FIRST = {
@@ -202,7 +202,7 @@ def test_a_worker_killed_by_sigkill_fails_the_stage_in_seconds_and_a_rerun_train
 def test_a_model_that_cannot_be_saved_leaves_no_file_and_says_why(tmp_path, monkeypatch):
     import keras
 
-    from pipeline.training import save_model
+    from pipeline.training.fit import save_model
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.gates import check, pooled_sd
-from pipeline.params import GateSettings
+from pipeline.analysis.gates import check, pooled_sd
+from pipeline.configuration.params import GateSettings
 from tests.conftest import run_module
 
 SETTINGS = GateSettings(mean_margin=0.015, seed_margin_sds=3)
@@ -56,7 +56,7 @@ def write_seeds(workdir, accuracies: dict[str, list[float]]):
 def test_check_command_fails_with_the_models_below_the_course(workdir):
     names = list(yaml.safe_load((workdir / "params.yaml").read_text())["models"])
     write_seeds(workdir, {name: [0.95, 0.95, 0.95] for name in names} | {"dnn": [0.5, 0.5, 0.5]})
-    result = run_module("pipeline.gates", "--seeds-dir", "reports/seeds", cwd=workdir)
+    result = run_module("pipeline.analysis.gates", "--seeds-dir", "reports/seeds", cwd=workdir)
     assert result.returncode == 1
     assert "dnn: mean test accuracy 0.5000" in result.stderr and "dnn: seed 0: test accuracy 0.5000" in result.stderr
     assert "cnn_32:" not in result.stderr
@@ -65,13 +65,13 @@ def test_check_command_fails_with_the_models_below_the_course(workdir):
 def test_check_command_passes_when_every_model_is_near_the_course(workdir):
     names = list(yaml.safe_load((workdir / "params.yaml").read_text())["models"])
     write_seeds(workdir, {name: [0.95, 0.951, 0.952] for name in names})
-    result = run_module("pipeline.gates", "--seeds-dir", "reports/seeds", cwd=workdir)
+    result = run_module("pipeline.analysis.gates", "--seeds-dir", "reports/seeds", cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert "Quality gates passed: 6 models with a course figure." in result.stdout
 
 
 def test_check_command_without_results_says_to_run_the_pipeline(workdir):
-    result = run_module("pipeline.gates", "--seeds-dir", "reports/seeds", cwd=workdir)
+    result = run_module("pipeline.analysis.gates", "--seeds-dir", "reports/seeds", cwd=workdir)
     assert result.returncode == 1 and "run `dvc repro`" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -83,8 +83,8 @@ def test_check_command_reads_the_seeds_folder_where_dvc_yaml_declares_it(workdir
     (workdir / "reports" / "seeds").rename(workdir / "moved")
     moved = {"vars": [{"paths": {"reports": {"seeds": "moved"}}}], "stages": {}}
     (workdir / "dvc.yaml").write_text(yaml.safe_dump(moved))
-    result = run_module("pipeline.gates", cwd=workdir)
+    result = run_module("pipeline.analysis.gates", cwd=workdir)
     assert result.returncode == 0, result.stderr
     (workdir / "dvc.yaml").write_text("stages: {}\n")
-    result = run_module("pipeline.gates", cwd=workdir)
+    result = run_module("pipeline.analysis.gates", cwd=workdir)
     assert result.returncode == 1 and "dvc.yaml: no path `paths.reports.seeds` under `vars`" in result.stderr

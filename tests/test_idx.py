@@ -5,8 +5,8 @@ import gzip
 import numpy as np
 import pytest
 
+from pipeline.data.idx import IMAGES_MAGIC, LABELS_MAGIC, decompress, parse_idx, read_gzip, read_images_and_labels
 from pipeline.errors import PipelineError
-from pipeline.idx import IMAGES_MAGIC, LABELS_MAGIC, decompress, parse_idx, read_gzip, read_images_and_labels
 from tests.conftest import idx_bytes, synthetic_split, write_gz
 
 LIMIT = 1_000_000

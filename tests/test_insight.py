@@ -9,11 +9,11 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from pipeline.attention import grad_cam, strongest, top_activations, upsampled
+from pipeline.analysis.attention import grad_cam, strongest, top_activations, upsampled
+from pipeline.architecture.shapes import ReceptiveField, crop, receptive_fields
+from pipeline.configuration.params import insight_settings
 from pipeline.errors import PipelineError
-from pipeline.params import insight_settings
-from pipeline.plotting import save
-from pipeline.shapes import ReceptiveField, crop, receptive_fields
+from pipeline.reporting.plotting import save
 from stages import front_page
 from stages.feature_space import projection
 from stages.gradcam import most_confused

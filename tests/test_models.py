@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.callbacks import StopAtAccuracy
-from pipeline.layers import layer_output_shape
-from pipeline.models import build_model
-from pipeline.params import INPUT_SHAPE, model_config, model_names
-from pipeline.runtime import pin_threads, seed_everything
-from pipeline.shapes import output_size
+from pipeline.architecture.layers import layer_output_shape
+from pipeline.architecture.shapes import output_size
+from pipeline.configuration.params import INPUT_SHAPE, model_config, model_names
+from pipeline.training.callbacks import StopAtAccuracy
+from pipeline.training.models import build_model
+from pipeline.training.runtime import pin_threads, seed_everything
 from tests.conftest import REPO, config_of
 
 pin_threads(2)  # before any TensorFlow op of this test session, as the train stage does

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.plotting import plt
-from pipeline.results import read_seeds
+from pipeline.analysis.results import read_seeds
+from pipeline.reporting.plotting import plt
 from stages.overfitting import conclusions, long_curves, remedy_comparisons, results_figure, runs_table, summarize_run
 from tests.test_report import plotted_rows
 

@@ -6,9 +6,8 @@ import re
 import pytest
 import yaml
 
-from pipeline.config import read_data_config, read_run_config
-from pipeline.errors import PipelineError
-from pipeline.params import (
+from pipeline.configuration.config import read_data_config, read_run_config
+from pipeline.configuration.params import (
     GateSettings,
     comparisons,
     data_config,
@@ -25,6 +24,7 @@ from pipeline.params import (
     seeds,
     training_settings,
 )
+from pipeline.errors import PipelineError
 from tests.conftest import CHECK, REPO, checked_configs, run_module
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.sources import DEBIAN_DIR, ENV_DIR, local_copy
+from pipeline.data.sources import DEBIAN_DIR, ENV_DIR, local_copy
 from tests.conftest import REPO
 from tests.test_readme import readme_output
 from tests.test_report import broken_links
@@ -218,13 +218,13 @@ def test_editing_one_model_invalidates_only_its_stages(pipeline_copy):
 
 
 REPORT_CODE = [
-    "pipeline/params.py",
-    "pipeline/paths.py",
-    "pipeline/plotting.py",
-    "pipeline/statistics.py",
-    "pipeline/gates.py",
-    "pipeline/results.py",
-    "pipeline/outputs.py",
+    "pipeline/configuration/params.py",
+    "pipeline/files/paths.py",
+    "pipeline/reporting/plotting.py",
+    "pipeline/analysis/statistics.py",
+    "pipeline/analysis/gates.py",
+    "pipeline/analysis/results.py",
+    "pipeline/files/outputs.py",
     "stages/compare.py",
     "stages/front_page.py",
 ]

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from dvc_render.base import Renderer
 
-from pipeline.fashion_mnist import CLASS_NAMES
+from pipeline.data.fashion_mnist import CLASS_NAMES
 from tests.conftest import REPO, declared_paths, offline_chromium
 
 DVC = REPO / ".venv" / "bin" / "dvc"

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.arrays import stratified_sample
-from pipeline.config import DataConfig, DataSettings, write_config
+from pipeline.configuration.config import DataConfig, DataSettings, write_config
+from pipeline.data.arrays import stratified_sample
 from stages.prepare import scale, split
 from tests.conftest import run_module, write_gz, write_raw_dir
 
@@ -118,7 +118,7 @@ def test_stage_rejects_a_split_that_leaves_no_training_images(workdir):
 
 def test_stage_rejects_images_of_the_wrong_size(workdir):
     raw = write_raw_dir(workdir / "data" / "raw")
-    from pipeline.idx import IMAGES_MAGIC
+    from pipeline.data.idx import IMAGES_MAGIC
     from tests.conftest import idx_bytes
 
     write_gz(raw / "t10k-images-idx3-ubyte.gz", idx_bytes(np.zeros((50, 14, 56), np.uint8), IMAGES_MAGIC))

@@ -17,12 +17,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.arrays import load_split
+from pipeline.data.arrays import load_split
+from pipeline.data.idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx
 from pipeline.errors import PipelineError
-from pipeline.idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx
-from pipeline.models import load_model
-from pipeline.names import FIGURES, METRICS, PER_SEED, SEED_TABLE, SHAPES_PAGE, SHAPES_TABLE
-from pipeline.workers import worker_count
+from pipeline.files.names import FIGURES, METRICS, PER_SEED, SEED_TABLE, SHAPES_PAGE, SHAPES_TABLE
+from pipeline.training.models import load_model
+from pipeline.training.workers import worker_count
 from tests.conftest import (
     REPO,
     checked_configs,
@@ -168,7 +168,7 @@ def test_no_pickle_or_unsafe_loading_in_the_code():
 
 def test_no_shell_command_is_built_from_parameters():
     """Stages run as argument lists; dvc.yaml interpolates nothing from params.yaml into a command (only
-    its own `vars: paths`), and every output made from a model name ends in one of pipeline/names.py's
+    its own `vars: paths`), and every output made from a model name ends in one of pipeline/files/names.py's
     suffixes, so that the path DVC deletes before the stage runs is never a folder of other files."""
     shell = re.compile(r"shell=True|os\.system|os\.popen")
     assert [path.name for path in source_files() if shell.search(path.read_text())] == []

@@ -9,13 +9,13 @@ import pytest
 import tensorflow as tf
 import yaml
 
-from pipeline.convolution import COURSE_FILTERS, convolve, max_pool
-from pipeline.layers import LAYER_TYPES
-from pipeline.models import build_model
-from pipeline.params import feature_channels, model_config, model_names
-from pipeline.plotting import plt, save
-from pipeline.results import read_seeds
-from pipeline.shapes import padding_amount, parameter_count
+from pipeline.analysis.results import read_seeds
+from pipeline.architecture.convolution import COURSE_FILTERS, convolve, max_pool
+from pipeline.architecture.layers import LAYER_TYPES
+from pipeline.architecture.shapes import padding_amount, parameter_count
+from pipeline.configuration.params import feature_channels, model_config, model_names
+from pipeline.reporting.plotting import plt, save
+from pipeline.training.models import build_model
 from stages.compare import (
     below_course,
     comparisons_figure,

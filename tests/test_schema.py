@@ -1,4 +1,4 @@
-"""The schema in pipeline/params.py is the one place that says what params.yaml may hold.
+"""The schema in pipeline/configuration/params.py is the one place that says what params.yaml may hold.
 
 params.yaml's table of layer types and README.md's lists say it again for readers: these tests
 parse those texts and fail where they differ from the schema, and each check is shown to fail
@@ -11,8 +11,8 @@ from dataclasses import fields
 import pytest
 import yaml
 
-from pipeline.layers import LAYER_TYPES, REQUIRED, Argument
-from pipeline.params import (
+from pipeline.architecture.layers import LAYER_TYPES, REQUIRED, Argument
+from pipeline.configuration.params import (
     SCHEMA,
     TRAINING,
     DataSettings,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pipeline.statistics import Difference, difference, mcnemar, summarize
+from pipeline.analysis.statistics import Difference, difference, mcnemar, summarize
 
 A = [0.90, 0.91, 0.92]
 B = [0.88, 0.90, 0.90]

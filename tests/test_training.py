@@ -15,11 +15,11 @@ import psutil
 import pytest
 import yaml
 
-from pipeline import cluster, runtime, training
+from pipeline.configuration.params import TrainingSettings, model_config, training_settings
 from pipeline.errors import PipelineError
-from pipeline.models import build_model, load_model
-from pipeline.params import TrainingSettings, model_config, training_settings
-from pipeline.runtime import pin_threads, seed_everything
+from pipeline.training import cluster, fit, runtime
+from pipeline.training.models import build_model, load_model
+from pipeline.training.runtime import pin_threads, seed_everything
 from tests.conftest import REPO, checked_configs, config_of, prepared_dir
 from tests.test_models import tiny_dataset
 
@@ -94,7 +94,7 @@ def test_early_stopping_keeps_the_weights_of_the_lowest_validation_loss():
         def on_train_begin(self, logs=None):
             snapshots_model.append(self.model)
 
-    model, history, _ = training.train(config, SETTINGS, 0, train_split, validation, [Remember(), keep], verbose=0)
+    model, history, _ = fit.train(config, SETTINGS, 0, train_split, validation, [Remember(), keep], verbose=0)
     losses = [loss for loss, _ in snapshots]
     best = int(np.argmin(losses))
     assert len(losses) == best + 3 < 30, "stops two epochs after the lowest validation loss"
@@ -106,14 +106,14 @@ def test_early_stopping_without_validation_data_is_a_clear_error():
     config = config_of(SMALL, early_stopping_patience=2)
     empty = (np.zeros((0, 28, 28, 1), np.float32), np.zeros(0, np.uint8))
     with pytest.raises(PipelineError, match="validation_fraction must be above 0"):
-        training.train(config, SETTINGS, 0, tiny_dataset(64), empty, verbose=0)
+        fit.train(config, SETTINGS, 0, tiny_dataset(64), empty, verbose=0)
 
 
 def test_training_share_is_stratified_and_seeded():
     images, labels = np.zeros((1000, 28, 28, 1), np.float32), (np.arange(1000) % 10).astype(np.uint8)
-    share = training.training_share((images, labels), 0.25, seed=0)
+    share = fit.training_share((images, labels), 0.25, seed=0)
     assert np.bincount(share[1]).tolist() == [25] * 10
-    assert training.training_share((images, labels), 1.0, seed=0)[1] is labels
+    assert fit.training_share((images, labels), 1.0, seed=0)[1] is labels
 
 
 @pytest.mark.slow
@@ -124,7 +124,7 @@ def test_steps_per_execution_does_not_change_the_math():
         seed_everything(3)
         settings = TrainingSettings(steps, "default", "none", 4, "mixed_bfloat16")
         config = config_of(SMALL, epochs=2)
-        model, _, _ = training.train(config, settings, 3, tiny_dataset(320), tiny_dataset(64), verbose=0)
+        model, _, _ = fit.train(config, settings, 3, tiny_dataset(320), tiny_dataset(64), verbose=0)
         return model.get_weights()
 
     one, many = weights(1), weights(64)
@@ -132,20 +132,20 @@ def test_steps_per_execution_does_not_change_the_math():
 
 
 def test_plan_scales_batch_and_learning_rate_with_replicas_and_profile(monkeypatch):
-    monkeypatch.setattr(training, "cpu_has_amx", lambda: True)
+    monkeypatch.setattr(fit, "cpu_has_amx", lambda: True)
     config = config_of(SMALL)
     fast = TrainingSettings(64, "fast", "none", 4, "mixed_bfloat16")
-    plan = training.training_plan(config, fast, replicas=1)
+    plan = fit.training_plan(config, fast, replicas=1)
     assert (plan.batch_size, plan.learning_rate, plan.precision) == (128, pytest.approx(0.002), "mixed_bfloat16")
-    plan = training.training_plan(config, SETTINGS, replicas=2)
+    plan = fit.training_plan(config, SETTINGS, replicas=2)
     assert (plan.batch_size, plan.learning_rate, plan.steps_per_execution) == (64, pytest.approx(0.001 * 2**0.5), 1)
-    assert training.training_plan(config, SETTINGS, replicas=1) == training.Plan(32, 0.001, "float32", 1, 64)
+    assert fit.training_plan(config, SETTINGS, replicas=1) == fit.Plan(32, 0.001, "float32", 1, 64)
 
 
 def test_fast_profile_falls_back_to_float32_without_amx(monkeypatch, capsys):
-    monkeypatch.setattr(training, "cpu_has_amx", lambda: False)
+    monkeypatch.setattr(fit, "cpu_has_amx", lambda: False)
     fast = TrainingSettings(64, "fast", "none", 4, "mixed_bfloat16")
-    assert training.training_precision(fast) == "float32"
+    assert fit.training_precision(fast) == "float32"
     assert "no GPU and no AMX on this CPU, where mixed_bfloat16 is slower: float32" in capsys.readouterr().out
 
 
@@ -159,8 +159,8 @@ def test_mixed_precision_model_keeps_a_float32_output():
 def test_saved_model_has_the_same_bytes_every_time(tmp_path):
     model = build_model(config_of(SMALL))
     first, second = tmp_path / "a.keras", tmp_path / "b.keras"
-    training.save_model(model, first)
-    training.save_model(model, second)
+    fit.save_model(model, first)
+    fit.save_model(model, second)
     assert first.read_bytes() == second.read_bytes()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.keras", "b.keras"], "no temporary files left"
     loaded = load_model(first)
@@ -169,9 +169,9 @@ def test_saved_model_has_the_same_bytes_every_time(tmp_path):
 
 SAVE_IN_A_NEW_PROCESS = """
 import sys
-from pipeline.runtime import seed_everything
-from pipeline.models import build_model
-from pipeline.training import save_model
+from pipeline.training.runtime import seed_everything
+from pipeline.training.models import build_model
+from pipeline.training.fit import save_model
 from tests.conftest import config_of
 from tests.test_training import SMALL
 seed_everything(0)
@@ -230,7 +230,7 @@ def test_mirrored_strategy_over_two_cpus_matches_one_device(single_device):
 
 @pytest.mark.slow
 def test_two_workers_train_as_one_process_with_their_global_batch(tmp_path):
-    """Two worker processes on loopback (pipeline.cluster, one thread each) end with the same
+    """Two worker processes on loopback (pipeline.training.cluster, one thread each) end with the same
     weights, bit for bit, and match one process fed the same global batch within 1e-5: weights,
     training losses and the validation pass (Keras's evaluate path) after every epoch.
     """
@@ -240,7 +240,7 @@ def test_two_workers_train_as_one_process_with_their_global_batch(tmp_path):
     )  # fmt: skip
     assert single.returncode == 0, single.stderr[-3000:]
     cluster = subprocess.run(
-        [sys.executable, "-m", "pipeline.cluster", "--local", "2", "--timeout", "300", "--",
+        [sys.executable, "-m", "pipeline.training.cluster", "--local", "2", "--timeout", "300", "--",
          sys.executable, "-m", "tests.train_worker", "multi_worker", "1", str(tmp_path)],
         env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=360,
     )  # fmt: skip
@@ -261,7 +261,7 @@ def test_two_workers_train_as_one_process_with_their_global_batch(tmp_path):
 
 @pytest.mark.slow
 def test_the_train_stage_on_two_machines_gives_both_the_same_models(tmp_path):
-    """README's two-machine commands, each "machine" a checkout of its own: `pipeline.cluster
+    """README's two-machine commands, each "machine" a checkout of its own: `pipeline.training.cluster
     --workers ... --index i -- python -m stages.train`. Seeds train one after another over the
     cluster, and each machine ends with the same models and histories, byte for byte."""
     ports = cluster.free_loopback_ports(2)
@@ -277,7 +277,7 @@ def test_the_train_stage_on_two_machines_gives_both_the_same_models(tmp_path):
         checked_configs(checkout)
         prepared_dir(checkout / "prepared", count=300)
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cluster", "--workers", workers, "--index", str(index), "--",
+            [sys.executable, "-m", "pipeline.training.cluster", "--workers", workers, "--index", str(index), "--",
              sys.executable, "-m", "stages.train", "cnn_16", "--configs", "configs", "--data", "prepared",
              "--models-dir", "models", "--history-dir", "history"],
             cwd=checkout, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -315,7 +315,7 @@ def test_a_failing_worker_stops_the_local_cluster_and_all_it_started(tmp_path):
     """Its peer would wait for it forever; the launcher stops it, and what it started, and exits
     with the failure's status."""
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline.cluster", "--local", "2", "--timeout", "60", "--",
+        [sys.executable, "-m", "pipeline.training.cluster", "--local", "2", "--timeout", "60", "--",
          sys.executable, "-c", "import json, os, subprocess, sys, time\n"
          "if json.loads(os.environ['TF_CONFIG'])['task']['index'] == 1: time.sleep(1); sys.exit(3)\n"
          f"child = subprocess.Popen(['sleep', '60'])\nopen({str(tmp_path / 'child')!r}, 'w').write(str(child.pid))\n"
@@ -343,7 +343,7 @@ def test_a_failing_worker_stops_the_local_cluster_and_all_it_started(tmp_path):
 )
 def test_cluster_arguments_are_checked(arguments, message):
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline.cluster", *arguments],
+        [sys.executable, "-m", "pipeline.training.cluster", *arguments],
         env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert result.returncode != 0
@@ -358,11 +358,11 @@ def test_a_worker_gets_its_tf_config():
 
 def test_a_train_fraction_that_leaves_fewer_images_than_classes_is_an_error():
     with pytest.raises(PipelineError, match=r"train_fraction 0.01 of 256 training images leaves 3; at least 10"):
-        training.training_share(tiny_dataset(256), 0.01, seed=0)
+        fit.training_share(tiny_dataset(256), 0.01, seed=0)
 
 
 def test_the_plan_reader_expects_what_training_writes():
-    """pipeline.results reads the plan without importing TensorFlow, so it names the fields itself."""
-    from pipeline.results import PLAN_KEYS
+    """pipeline.analysis.results reads the plan without importing TensorFlow, so it names the fields itself."""
+    from pipeline.analysis.results import PLAN_KEYS
 
-    assert {field.name: field.type for field in fields(training.Plan)} == PLAN_KEYS
+    assert {field.name: field.type for field in fields(fit.Plan)} == PLAN_KEYS

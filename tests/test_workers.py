@@ -11,9 +11,9 @@ import time
 import pytest
 import yaml
 
-from pipeline import workers
 from pipeline.errors import PipelineError
-from pipeline.workers import cores, run_side_by_side, slot_count, threads_per_worker, worker_count
+from pipeline.training import workers
+from pipeline.training.workers import cores, run_side_by_side, slot_count, threads_per_worker, worker_count
 from tests.conftest import REPO, checked_configs, prepared_dir, run_module
 
 
@@ -52,7 +52,7 @@ def interval_of(seconds: float) -> tuple[float, float]:
 
 
 TWO_STAGES = (
-    "import json\nfrom pipeline.workers import run_side_by_side\nfrom tests.test_workers import interval_of\n"
+    "import json\nfrom pipeline.training.workers import run_side_by_side\nfrom tests.test_workers import interval_of\n"
     "print(json.dumps(run_side_by_side(interval_of, [(1.5,)], workers=1)))"
 )
 
@@ -83,7 +83,7 @@ def test_trainings_of_concurrent_stages_share_the_machines_slots(tmp_path):
 def test_a_slot_is_freed_when_its_process_is_killed(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import time\nfrom pipeline.workers import training_slot\n"
+        [sys.executable, "-c", "import time\nfrom pipeline.training.workers import training_slot\n"
          "with training_slot(threads_each=64):\n    print('held', flush=True)\n    time.sleep(60)"],
         env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

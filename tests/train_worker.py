@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from pipeline.params import TrainingSettings
+from pipeline.configuration.params import TrainingSettings
 from tests.conftest import config_of
 
 LAYERS = {
@@ -36,8 +36,8 @@ def main() -> None:
     if logical_cpus > 1:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical_cpus)
-    from pipeline.runtime import configure
-    from pipeline.training import save_model, train
+    from pipeline.training.fit import save_model, train
+    from pipeline.training.runtime import configure
     from tests.test_models import tiny_dataset  # pins 2 threads at import; configure() then sets 1
 
     chosen = configure(0, 1, strategy)

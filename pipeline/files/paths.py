@@ -1,7 +1,7 @@
 """Paths outside a stage's command line: dvc.yaml's declared paths, for the commands that run
 outside the pipeline, and the relative links between the pages.
 
-Kept apart from pipeline/cli.py, which every stage imports, so that a change to how pages link
+Kept apart from pipeline/files/cli.py, which every stage imports, so that a change to how pages link
 reruns only the page stages.
 """
 

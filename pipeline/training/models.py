@@ -5,10 +5,10 @@ from pathlib import Path
 
 import keras
 
-from pipeline.config import INPUT_SHAPE, ModelConfig
+from pipeline.architecture.layers import keras_layer
+from pipeline.configuration.config import INPUT_SHAPE, ModelConfig
 from pipeline.errors import PipelineError
-from pipeline.layers import keras_layer
-from pipeline.multi_worker import MultiWorkerSequential, under_multi_worker_strategy
+from pipeline.training.multi_worker import MultiWorkerSequential, under_multi_worker_strategy
 
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}
 
@@ -24,7 +24,7 @@ def build_model(
     `learning_rate` replaces the declared one (a scaled batch scales it); under a mixed
     `precision` the layers compute in 16 bits but keep float32 weights, and the softmax
     output stays float32 so the loss is computed at full precision. Built in the scope of a
-    multi-worker strategy, the model carries pipeline.multi_worker's workarounds.
+    multi-worker strategy, the model carries pipeline.training.multi_worker's workarounds.
     """
     keras.mixed_precision.set_global_policy(precision)
     try:

@@ -7,7 +7,7 @@ no stage has a path of its own. An option that several stages take is described 
 import argparse
 from pathlib import Path
 
-from pipeline.names import model_name
+from pipeline.files.names import model_name
 
 SHARED = {
     "configs": "where <model>.json, the models' checked configurations, are",

@@ -20,12 +20,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from pipeline.arrays import stratified_sample
-from pipeline.config import ModelConfig, TrainingSettings
+from pipeline.configuration.config import ModelConfig, TrainingSettings
+from pipeline.data.arrays import stratified_sample
+from pipeline.data.fashion_mnist import CLASS_NAMES
 from pipeline.errors import PipelineError
-from pipeline.fashion_mnist import CLASS_NAMES
-from pipeline.models import build_model
-from pipeline.multi_worker import as_plain_sequential
+from pipeline.training.models import build_model
+from pipeline.training.multi_worker import as_plain_sequential
 
 Split = tuple[np.ndarray, np.ndarray]
 ARCHIVE_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip entry can carry
@@ -145,7 +145,7 @@ def train(
     Returns the model, its history and the plan it was trained with (the batch and learning rate
     actually used, which the metrics record).
 
-    `strategy` comes from pipeline.runtime.configure; none means the default, one device.
+    `strategy` comes from pipeline.training.runtime.configure; none means the default, one device.
     """
     has_validation = len(validation_split[1]) > 0
     if config.early_stopping_patience and not has_validation:

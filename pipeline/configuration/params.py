@@ -1,7 +1,7 @@
 """Reading params.yaml and checking every value a stage uses before any work starts.
 
 SCHEMA is the one declaration of params.yaml: every key, its type, range and default (a layer's
-arguments: LAYER_TYPES in pipeline/layers.py). The functions below walk it, and add the few
+arguments: LAYER_TYPES in pipeline/architecture/layers.py). The functions below walk it, and add the few
 rules between keys that one key's declaration cannot say, to the same list of problems: a
 failed check is one PipelineError naming every bad key of the block, e.g.
 `params.yaml: models.cnn_16.layers.conv_1.kernel: 30 is larger than its 28x28 input`.
@@ -20,10 +20,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from pipeline.config import INPUT_SHAPE, DataConfig, DataSettings, ModelConfig, RunConfig, TrainingSettings
-from pipeline.errors import PipelineError
-from pipeline.fashion_mnist import CLASS_NAMES, TEST_COUNT, TRAIN_COUNT
-from pipeline.layers import (
+from pipeline.architecture.layers import (
     LAYER_TYPES,
     QUOTED,
     REQUIRED,
@@ -36,9 +33,19 @@ from pipeline.layers import (
     quote,
     within,
 )
-from pipeline.memory import MemoryEstimate, machine_memory, megabytes, training_memory
-from pipeline.names import NAME_RULE, is_valid_name
-from pipeline.shapes import parameter_count
+from pipeline.architecture.memory import MemoryEstimate, machine_memory, megabytes, training_memory
+from pipeline.architecture.shapes import parameter_count
+from pipeline.configuration.config import (
+    INPUT_SHAPE,
+    DataConfig,
+    DataSettings,
+    ModelConfig,
+    RunConfig,
+    TrainingSettings,
+)
+from pipeline.data.fashion_mnist import CLASS_NAMES, TEST_COUNT, TRAIN_COUNT
+from pipeline.errors import PipelineError
+from pipeline.files.names import NAME_RULE, is_valid_name
 
 PARAMS_FILE = Path("params.yaml")
 OLD_FORM = (
@@ -297,7 +304,7 @@ def mapping(params: dict, key: str) -> dict:
 
 
 def check_name(name: object, key: str, problems: Problems, reserved: tuple[str, ...] = ()) -> bool:
-    """A name of the rule (pipeline/names.py), and not one the pipeline's own outputs use."""
+    """A name of the rule (pipeline/files/names.py), and not one the pipeline's own outputs use."""
     if not is_valid_name(name):
         problems.add(key, f"{quote(name)} is not a valid name ({NAME_RULE})")
     elif name in reserved:
@@ -527,7 +534,7 @@ def first_of(config: ModelConfig, kind: str) -> dict | None:
 
 def training_images(params: dict) -> tuple[int, int]:
     """How many images `prepare` leaves for training and for validation (data.subset and
-    data.validation_fraction, as pipeline/arrays.py's stratified samples count them)."""
+    data.validation_fraction, as pipeline/data/arrays.py's stratified samples count them)."""
     settings = data_settings(params)
     total = settings.subset or TRAIN_COUNT
     validation = round(settings.validation_fraction * total)
@@ -536,13 +543,13 @@ def training_images(params: dict) -> tuple[int, int]:
 
 def images_trained_on(params: dict, config: ModelConfig) -> int:
     """The training images a model's epochs go through: its `train_fraction` of them, as
-    pipeline/training.py's training_share counts it."""
+    pipeline/training/fit.py's training_share counts it."""
     train = training_images(params)[0]
     return round(config.train_fraction * train) if config.train_fraction < 1 else train
 
 
 def memory_estimate(params: dict, config: ModelConfig) -> MemoryEstimate:
-    """A training process's memory for this model and its settings (pipeline/memory.py)."""
+    """A training process's memory for this model and its settings (pipeline/architecture/memory.py)."""
     train, validation = training_images(params)
     shares = images_trained_on(params, config) if config.train_fraction < 1 else 0  # training_share's copy
     settings = training_settings(params)

@@ -1,7 +1,7 @@
 """Resolved configurations: the data split, and each model, what it is and how it is trained.
 
 `check_params` resolves them from params.yaml (a model's block merged over the defaults, every
-rule checked by pipeline/params.py) and writes them as JSON; the data, training, evaluation and
+rule checked by pipeline/configuration/params.py) and writes them as JSON; the data, training, evaluation and
 shape stages read those files instead of params.yaml. So they depend on what can change their
 outputs, not on the rules of the reports, and they never run on a value that was not checked.
 """
@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline.architecture.memory import MemoryEstimate
+from pipeline.data.fashion_mnist import IMAGE_SIDE
 from pipeline.errors import PipelineError
-from pipeline.fashion_mnist import IMAGE_SIDE
-from pipeline.memory import MemoryEstimate
 
 INPUT_SHAPE = (IMAGE_SIDE, IMAGE_SIDE, 1)
 

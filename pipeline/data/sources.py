@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.data.fashion_mnist import FILES, IdxFile
+from pipeline.data.idx import decompress
 from pipeline.errors import PipelineError
-from pipeline.fashion_mnist import FILES, IdxFile
-from pipeline.idx import decompress
-from pipeline.paths import declared_path
+from pipeline.files.paths import declared_path
 
 ENV_DIR = "FASHION_MNIST_DIR"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -120,7 +120,7 @@ def local_copy(directories: Sequence[Path]) -> Path | None:
 
 
 if __name__ == "__main__":
-    # `python -m pipeline.sources`: exit 0 if a verified local copy exists (used by the Makefile).
+    # `python -m pipeline.data.sources`: exit 0 if a verified local copy exists (used by the Makefile).
     candidates = [declared_path("raw")] + [Path(s.location) for s in default_sources() if not s.is_url]
     found = local_copy(candidates)
     print(f"Fashion-MNIST: verified copy in {found}" if found else "Fashion-MNIST: no verified local copy")

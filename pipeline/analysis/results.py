@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.data.fashion_mnist import CLASS_NAMES
 from pipeline.errors import PipelineError
-from pipeline.fashion_mnist import CLASS_NAMES
 
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy")
 
@@ -47,7 +47,7 @@ PLAN_KEYS = {"batch_size": int, "learning_rate": float, "precision": str, "repli
 
 
 def read_plan(path: Path) -> dict:
-    """The plan a model was trained with (pipeline.training.Plan), as the train stage wrote it beside the model."""
+    """The plan a model was trained with (pipeline.training.fit.Plan), as the train stage wrote it beside the model."""
     try:
         plan = json.loads(path.read_text())
     except (OSError, ValueError) as error:

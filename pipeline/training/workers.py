@@ -25,8 +25,8 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from pipeline.architecture.memory import available_memory
 from pipeline.errors import PipelineError
-from pipeline.memory import available_memory
 
 
 def cores() -> int:

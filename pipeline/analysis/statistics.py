@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from pipeline.params import ModelConfig
+from pipeline.configuration.params import ModelConfig
 
 CONFIDENCE = 0.95
 

@@ -11,7 +11,7 @@ import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipeline.shapes import output_size
+from pipeline.architecture.shapes import output_size
 
 REQUIRED = object()  # an argument's default when it has none
 QUOTED = 60  # characters of a bad value quoted in an error message

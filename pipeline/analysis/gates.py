@@ -7,7 +7,7 @@ For every model with a course test accuracy (`reference` in params.yaml):
   pooled seed SD), minus `gates.seed_margin_sds` pooled seed SDs. The pooled SD (each model's
   seeds around its own mean, pooled over the models) has more degrees of freedom than one
   model's seeds, and one bad seed cannot widen its own floor.
-Run after `dvc repro` as `python -m pipeline.gates` (`make check`), which reads the per-seed
+Run after `dvc repro` as `python -m pipeline.analysis.gates` (`make check`), which reads the per-seed
 figures where dvc.yaml declares them (`vars: paths: seeds`); exits 1 with the list of what failed.
 """
 
@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.analysis.results import read_seeds
+from pipeline.analysis.statistics import summarize
+from pipeline.configuration.params import GateSettings, gate_settings, load_params, model_names, reference_accuracies
 from pipeline.errors import run
-from pipeline.names import named_path
-from pipeline.params import GateSettings, gate_settings, load_params, model_names, reference_accuracies
-from pipeline.paths import declared_path
-from pipeline.results import read_seeds
-from pipeline.statistics import summarize
+from pipeline.files.names import named_path
+from pipeline.files.paths import declared_path
 
 
 def pooled_sd(accuracies: dict[str, pd.Series]) -> float:

@@ -4,12 +4,12 @@
 
 On each of two machines, in its own checkout (worker 0 first, then worker 1):
 
-    python -m pipeline.cluster --workers hosta:2222,hostb:2222 --index 0 -- dvc repro -s train@cnn_64
-    python -m pipeline.cluster --workers hosta:2222,hostb:2222 --index 1 -- dvc repro -s train@cnn_64
+    python -m pipeline.training.cluster --workers hosta:2222,hostb:2222 --index 0 -- dvc repro -s train@cnn_64
+    python -m pipeline.training.cluster --workers hosta:2222,hostb:2222 --index 1 -- dvc repro -s train@cnn_64
 
 On this machine, for a try or a test (free loopback ports, every worker started and awaited):
 
-    python -m pipeline.cluster --local 2 --timeout 600 -- python -m tests.train_worker multi_worker out
+    python -m pipeline.training.cluster --local 2 --timeout 600 -- python -m tests.train_worker multi_worker out
 
 Every worker ends with the same weights, and writes its outputs where it runs: two local
 workers must not share a working directory's outputs.

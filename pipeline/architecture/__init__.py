@@ -1,0 +1,4 @@
+"""What a declared network is, in arithmetic, without TensorFlow at import: every layer type with
+its arguments, Keras layer, output shape and label (`layers`), output-size and receptive-field
+arithmetic (`shapes`), the training memory estimate (`memory`), and convolution and pooling
+written out in NumPy as the course's lab does them (`convolution`)."""

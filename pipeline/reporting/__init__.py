@@ -1,0 +1,2 @@
+"""Pages and figures: one style for every figure, with byte-for-byte reproducible PNGs
+(`plotting`)."""
