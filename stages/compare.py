@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.analysis.confusion import confusion_rows, ranked_mistakes
 from pipeline.analysis.results import read_history, read_metrics, read_predictions, read_seeds
 from pipeline.analysis.statistics import Summary, comparison, p_text, shares_data_order, summarize
 from pipeline.architecture.layers import describe
@@ -34,6 +35,7 @@ from pipeline.errors import run
 from pipeline.files.cli import parse_arguments
 from pipeline.files.names import named_path, seed_path
 from pipeline.files.paths import link
+from pipeline.reporting import markdown
 from pipeline.reporting.plotting import interval_rows, plt, save
 
 CURVE_COLUMNS = ["model", "epoch", "accuracy", "val_accuracy", "loss", "val_loss"]
@@ -159,16 +161,11 @@ def comparison_lines(table: pd.DataFrame) -> list[str]:
 
 def confusion_counts(predictions: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """Every model's and seed's 10x10 confusion counts, one row per cell, classes in label order."""
-    rows = []
-    for (name, seed), (actual, predicted) in predictions.items():
-        matrix = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), dtype=int)
-        np.add.at(matrix, (actual, predicted), 1)
-        rows += [
-            {"model": name, "seed": seed, "actual": CLASS_NAMES[true], "predicted": CLASS_NAMES[said],
-             "count": int(count)}
-            for (true, said), count in np.ndenumerate(matrix)
-        ]  # fmt: skip
-    return pd.DataFrame(rows)
+    tables = [
+        confusion_rows(actual, predicted).assign(model=name, seed=seed)
+        for (name, seed), (actual, predicted) in predictions.items()
+    ]
+    return pd.concat(tables, ignore_index=True)[["model", "seed", "actual", "predicted", "count"]]
 
 
 def per_class(counts: pd.DataFrame) -> pd.DataFrame:
@@ -184,10 +181,7 @@ def per_class(counts: pd.DataFrame) -> pd.DataFrame:
 
 def most_confused(counts: pd.DataFrame, shown: int = 3) -> str:
     """The class pairs most often mistaken for each other, summed over the models and seeds."""
-    wrong = counts[counts["actual"] != counts["predicted"]]
-    pairs = (
-        wrong.groupby(["actual", "predicted"], sort=False)["count"].sum().sort_values(ascending=False, kind="stable")
-    )
+    pairs = ranked_mistakes(counts)
     models, runs = counts["model"].nunique(), counts["seed"].nunique()
     listed = [f"{actual} taken for {predicted} ({count:,})" for (actual, predicted), count in pairs.head(shown).items()]
     return f"The most frequent mistakes, summed over the {models} models and {runs} seed(s): " + "; ".join(listed) + "."
@@ -214,19 +208,13 @@ def summary(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, 
         [
             caption(seeds(params)),
             "",
-            markdown_table(headline(params, per_seed, metrics)),
+            markdown.table(headline(params, per_seed, metrics)),
             "",
             "Differences of mean test accuracy (95% CI, in points), ranked only where the interval leaves out zero:",
             "",
             *verdicts,
             "",
         ]
-    )
-
-
-def markdown_table(table: pd.DataFrame, left: int = 1) -> str:
-    return table.to_markdown(
-        index=False, disable_numparse=True, colalign=["left"] * left + ["right"] * (table.shape[1] - left)
     )
 
 
@@ -291,7 +279,7 @@ def render(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, d
             "",
             caption(seed_list),
             "",
-            markdown_table(headline(params, per_seed, metrics)),
+            markdown.table(headline(params, per_seed, metrics)),
             "",
             f"![Test accuracy of every model: each seed, the mean with its 95% interval, the course's figure]"
             f"({links['results_figure']})",
@@ -313,7 +301,7 @@ def render(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, d
             f"course's training accuracy. {epochs_run(params, per_seed)} Training speed is in"
             f" [`{Path(links['performance']).name}`]({links['performance']}).",
             "",
-            markdown_table(training(params, per_seed), left=2),
+            markdown.table(training(params, per_seed), left=2),
             "",
             "## Which differences the seeds support",
             "",
@@ -333,7 +321,7 @@ def render(params: dict, per_seed: dict[str, pd.DataFrame], metrics: dict[str, d
             most_confused(counts),
             "The table gives each class's test accuracy, the mean over the seeds.",
             "",
-            per_class(counts).to_markdown(floatfmt=".3f"),
+            markdown.table(per_class(counts), index=True, float_format=".3f"),
             "",
             f"Raw figures: [`{links['metrics_dir']}`]({links['metrics_dir']}) (one JSON per model, over its seeds),"
             f" [`{links['seeds_dir']}`]({links['seeds_dir']})",

@@ -10,12 +10,12 @@ it reads on a repository host as it is.
 """
 
 import json
-import re
 from argparse import Namespace
 from pathlib import Path
 
 import pandas as pd
 
+from pipeline.analysis.confusion import ranked_mistakes
 from pipeline.configuration.params import insight_settings, load_params, model_names, report_settings, seeds
 from pipeline.errors import PipelineError, run
 from pipeline.files.cli import parse_arguments
@@ -37,6 +37,7 @@ from pipeline.files.outputs import (
     filter_grid_file,
 )
 from pipeline.files.paths import link, rebased
+from pipeline.reporting.markdown import listing, row_table, table_of_contents
 
 
 def read(path: Path) -> str:
@@ -78,30 +79,11 @@ def worked_example(name: str, shapes: pd.DataFrame) -> str:
 
 def top_confusion(counts: pd.DataFrame, name: str) -> str:
     """The model's most frequent mistake, from the confusion counts that `compare` wrote."""
-    wrong = counts[(counts["model"] == name) & (counts["actual"] != counts["predicted"])]
-    if wrong.empty or wrong["count"].max() == 0:
+    mistakes = ranked_mistakes(counts[counts["model"] == name])
+    if mistakes.empty or mistakes.iloc[0] == 0:
         return "It classifies every test image correctly."
-    top = wrong.loc[wrong["count"].idxmax()]
-    return f"Its most frequent mistake: {top['count']} {top['actual']} images taken for {top['predicted']}."
-
-
-def anchor(heading: str, seen: dict[str, int]) -> str:
-    """The anchor a repository host gives a heading: lower case, punctuation dropped, dashes."""
-    slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
-    seen[slug] = seen.get(slug, -1) + 1
-    return slug if seen[slug] == 0 else f"{slug}-{seen[slug]}"
-
-
-def table_of_contents(page: str) -> str:
-    """Links to the page's second- and third-level headings, indented by level, folded away so that the
-    first screen reaches the results."""
-    seen: dict[str, int] = {}
-    lines = ["<details>", "<summary>Contents</summary>", ""]
-    for match in re.finditer(r"^(##+) (.+)$", page, flags=re.MULTILINE):
-        level, title = len(match[1]), match[2]
-        if level <= 3:
-            lines.append(f"{'  ' * (level - 2)}- [{title}](#{anchor(title, seen)})")
-    return "\n".join([*lines, "", "</details>", ""])
+    (actual, predicted), count = next(iter(mistakes.items()))
+    return f"Its most frequent mistake: {count} {actual} images taken for {predicted}."
 
 
 def is_convolutional(shapes: Path, name: str) -> bool:
@@ -152,11 +134,6 @@ def model_section(args: Namespace, name: str, channel: int, counts: pd.DataFrame
     return "\n".join(lines)
 
 
-def listing(items: list[str]) -> str:
-    """a, b and c."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
 def gradcam_part(gradcam: Path, page: Path, focus: str) -> list[str]:
     summary = pd.read_csv(gradcam / SUMMARY_TABLE)
     maps = link(gradcam, page)
@@ -201,21 +178,20 @@ def gradcam_part(gradcam: Path, page: Path, focus: str) -> list[str]:
             "said and where for the true one.",
             "",
         ]
-    lines += [
-        "| model | last convolution | most frequent mistake | classes whose map favours the garment | maps |",
-        "|---|---|---|---|---|",
-    ]
+    header = ["model", "last convolution", "most frequent mistake", "classes whose map favours the garment", "maps"]
+    rows = []
     for name, group in summary.groupby("model", sort=False):
         row, scored = group.iloc[0], group.dropna(subset=["on_garment"])
         on_garment = int((scored["on_garment"] > scored["garment_share_of_image"]).sum())
         mistake = (f"{row['confused_count']} {row['confused_true']} taken for {row['confused_predicted']}"
                    if row["confused_count"] else "none")  # fmt: skip
         mistake_link = f" · [mistake]({maps}{name}/{CAM_CONFUSED})" if row["confused_count"] else ""
-        lines.append(
-            f"| `{name}` | `{row['layer']}`, {row['side']}x{row['side']} | {mistake} | {on_garment} of {len(scored)} |"
-            f" [chosen images]({maps}{name}/{CAM_ACTIVATION_IMAGES}) ·"
-            f" [per class]({maps}{name}/{CAM_CLASS_AVERAGE}){mistake_link} |"
-        )
+        rows.append([
+            f"`{name}`", f"`{row['layer']}`, {row['side']}x{row['side']}", mistake, f"{on_garment} of {len(scored)}",
+            f"[chosen images]({maps}{name}/{CAM_ACTIVATION_IMAGES}) · [per class]({maps}{name}/{CAM_CLASS_AVERAGE})"
+            + mistake_link,
+        ])  # fmt: skip
+    lines.append(row_table(header, rows))
     return [*lines, ""]
 
 

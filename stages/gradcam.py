@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.analysis.confusion import confusion_rows, ranked_mistakes
 from pipeline.analysis.results import read_predictions
 from pipeline.configuration.params import (
     ModelConfig,
@@ -41,11 +42,8 @@ GARMENT = 0.2  # a pixel of a class's mean image this bright or brighter counts 
 
 def most_confused(labels: np.ndarray, predicted: np.ndarray) -> tuple[int, int, int]:
     """(true class, predicted class, count) of the most frequent mistake; ties to the lower classes."""
-    counts = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), dtype=int)
-    np.add.at(counts, (labels, predicted), 1)
-    np.fill_diagonal(counts, -1)
-    true, said = np.unravel_index(counts.argmax(), counts.shape)
-    return int(true), int(said), int(counts[true, said])
+    (actual, said), count = next(iter(ranked_mistakes(confusion_rows(labels, predicted)).items()))
+    return CLASS_NAMES.index(actual), CLASS_NAMES.index(said), int(count)
 
 
 def has_convolution(config: ModelConfig) -> bool:

@@ -26,6 +26,7 @@ from pipeline.files.cli import parse_arguments
 from pipeline.files.names import named_path, seed_path
 from pipeline.files.outputs import OVERLAY
 from pipeline.files.paths import link
+from pipeline.reporting import markdown
 from pipeline.reporting.plotting import interval_rows, plt, save
 
 STUDY = "overfitting"
@@ -241,7 +242,7 @@ def conclusions(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[
     return lines
 
 
-def markdown(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str, bool], epochs: int,
+def study_page(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str, bool], epochs: int,
              fraction: float, first_seed: int, curves: dict[str, str], links: dict[str, str]) -> str:  # fmt: skip
     """The study's page; `curves` links each variant's figure, `links` the other figures and the raw tables.
 
@@ -279,7 +280,7 @@ def markdown(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str
             "keeps (the last epoch's; the best epoch's for early stopping); test accuracy is measured once per",
             "seed, at the end. Figures are the mean ± the sample SD over the seeds; the interval is t-based.",
             "",
-            found.to_markdown(colalign=["left", "left", "right", "right", "right"]),
+            markdown.table(found, left=2, index=True),
             "",
             f"![Each variant's test accuracy and gap: each seed, the mean with its 95% interval]"
             f"({links['results_figure']})",
@@ -296,7 +297,7 @@ def markdown(runs: pd.DataFrame, compared: pd.DataFrame, restores_best: dict[str
             "Train and val accuracy are those of the weights each model keeps; the validation loss rise is how",
             "far the kept epoch's validation loss is above its minimum. Epochs are listed seed by seed.",
             "",
-            trained.to_markdown(colalign=["left"] * 3 + ["right"] * 3),
+            markdown.table(trained, left=3, index=True),
             "",
             f"The figures show the first seed ({first_seed}).",
             "",
@@ -354,7 +355,7 @@ def main() -> None:
     paths = {key: getattr(args, key) for key in ("statistics", "comparisons", "curves")}
     paths |= {"history": args.history_dir, "overlay": args.figures / OVERLAY, "results_figure": args.results_figure}
     links = {key: link(path, args.out) for key, path in paths.items()}
-    page = markdown(runs, compared, restores_best, base.epochs, base.train_fraction, seed_list[0], curves, links)
+    page = study_page(runs, compared, restores_best, base.epochs, base.train_fraction, seed_list[0], curves, links)
     args.out.write_text(page + "\n")
     print(compared[["variant", "verdict", "gap_verdict"]].to_string(index=False))
 

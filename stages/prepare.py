@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.architecture.layers import quote
+from pipeline.architecture.arguments import quote
 from pipeline.configuration.config import DataSettings, read_data_config
 from pipeline.data.arrays import stratified_sample
 from pipeline.data.fashion_mnist import CLASS_NAMES, IMAGE_SIDE, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS

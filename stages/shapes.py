@@ -17,6 +17,7 @@ from pipeline.configuration.config import INPUT_SHAPE, ModelConfig, read_run_con
 from pipeline.errors import PipelineError, run
 from pipeline.files.cli import parse_arguments
 from pipeline.files.names import SHAPES_PAGE, SHAPES_TABLE, named_path, remove_old
+from pipeline.reporting import markdown
 
 
 def show(shape: tuple[int, ...]) -> str:
@@ -102,7 +103,7 @@ def render(name: str, table: pd.DataFrame, estimate: MemoryEstimate) -> str:
         [
             f"#### `{name}`: output shapes and parameters",
             "",
-            shown.to_markdown(index=False, disable_numparse=True),
+            markdown.table(shown, left=shown.shape[1]),
             "",
             "Window: size /stride padding. Output side: ⌊(i − f + 2p) / s⌋ + 1. Parameters: (f·f·c_in + 1)·c_out"
             " for a convolution, (n_in + 1)·n_out for a dense layer.",

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.architecture.layers import REQUIRED
+from pipeline.architecture.arguments import REQUIRED
 from pipeline.configuration.params import TRAINING, ModelConfig, Problems, layer_specs
 from pipeline.data.idx import IMAGES_MAGIC, LABELS_MAGIC
 

@@ -6,12 +6,13 @@ on a deliberately wrong text.
 """
 
 import re
-from dataclasses import fields
+from dataclasses import dataclass, fields
 
 import pytest
 import yaml
 
-from pipeline.architecture.layers import LAYER_TYPES, REQUIRED, Argument
+from pipeline.architecture.arguments import REQUIRED, Argument, keys_of, param
+from pipeline.architecture.layers import LAYER_TYPES
 from pipeline.configuration.params import (
     SCHEMA,
     TRAINING,
@@ -21,6 +22,8 @@ from pipeline.configuration.params import (
     ModelConfig,
     ReportSettings,
     TrainingSettings,
+    checked_setting,
+    load_params,
 )
 from tests.conftest import REPO, documentation
 
@@ -192,28 +195,46 @@ def test_the_schema_declares_every_section_of_params_yaml():
     assert set(SCHEMA) == set(PARAMS)
 
 
-def flat_keys(keys: dict[str, Argument], prefix: str = "") -> list[str]:
-    """A section's keys, those of a nested section prefixed with its name: `fast_precision`."""
-    names = []
-    for key, argument in keys.items():
-        names += flat_keys(argument.items, f"{prefix}{key}_") if isinstance(argument.items, dict) else [prefix + key]
-    return names
-
-
 @pytest.mark.parametrize(
-    ("settings", "expected"),
+    ("view", "section"),
     [
-        (DataSettings, flat_keys(SCHEMA["data"].items)),
-        (ReportSettings, flat_keys(SCHEMA["report"].items)),
-        (InsightSettings, flat_keys(SCHEMA["insight"].items)),
-        (TrainingSettings, flat_keys(SCHEMA["training"].items)),
-        (GateSettings, flat_keys(SCHEMA["gates"].items)),
-        (ModelConfig, ["name", "layers", *TRAINING, "head_size"]),
+        (DataSettings, "data"),
+        (ReportSettings, "report"),
+        (InsightSettings, "insight"),
+        (TrainingSettings, "training"),
+        (GateSettings, "gates"),
     ],
-    ids=lambda value: getattr(value, "__name__", ""),
+    ids=lambda value: getattr(value, "__name__", value),
 )
-def test_each_settings_class_has_a_field_per_key_of_its_section(settings, expected):
-    assert [field.name for field in fields(settings)] == expected
+def test_each_typed_view_is_its_section_of_the_schema_and_holds_the_checked_values(view, section):
+    """The schema's section is read off the view (one declaration per key), and the view holds what
+    checking the real params.yaml gives, nested sections flattened (`fast_precision`)."""
+    assert SCHEMA[section].items == keys_of(view)
+    checked = checked_setting(load_params(), section)
+    flat = set()
+    for key, value in checked.items():
+        flat |= {f"{key}_{inner}" for inner in value} if isinstance(value, dict) else {key}
+    assert {item.name for item in fields(view)} == flat
+
+
+def test_keys_of_reads_nested_sections_and_skips_fields_that_are_not_keys():
+    @dataclass(frozen=True)
+    class View:
+        name: str
+        size: int = param(Argument(int, 3))
+        fast_rate: float = param(Argument(float), section="fast")
+        fast_steps: int = param(Argument(int), section="fast")
+
+    keys = keys_of(View)
+    assert list(keys) == ["size", "fast"]
+    assert keys["size"].default == 3
+    assert list(keys["fast"].items) == ["rate", "steps"]
+    assert keys["fast"].kind is dict and keys["fast"].default is REQUIRED
+
+
+def test_a_model_config_carries_the_training_keys_in_the_order_of_the_schema():
+    assert [field.name for field in fields(ModelConfig)] == ["name", "layers", *TRAINING, "head_size"]
+    assert list(SCHEMA["defaults"].items) == ["layers", "head", *TRAINING]
 
 
 def comment_of(text: str, key: str) -> str:

@@ -1,29 +1,36 @@
 """Resolved configurations: the data split, and each model, what it is and how it is trained.
 
 `check_params` resolves them from params.yaml (a model's block merged over the defaults, every
-rule checked by pipeline/configuration/params.py) and writes them as JSON; the data, training, evaluation and
-shape stages read those files instead of params.yaml. So they depend on what can change their
-outputs, not on the rules of the reports, and they never run on a value that was not checked.
+rule checked by pipeline/configuration/params.py) and writes them as JSON; the data, training,
+evaluation and shape stages read those files instead of params.yaml. So they depend on what can
+change their outputs, not on the rules of the reports, and they never run on a value that was not
+checked. Each field that is a params.yaml key carries its declaration (`param`): the schema's
+`data`, `training` and model sections are read off these classes.
 """
 
 import json
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline.architecture.arguments import REQUIRED, Argument, one_of, param, positive, within
 from pipeline.architecture.memory import MemoryEstimate
-from pipeline.data.fashion_mnist import IMAGE_SIDE
+from pipeline.data.fashion_mnist import CLASS_NAMES, IMAGE_SIDE
 from pipeline.errors import PipelineError
 
 INPUT_SHAPE = (IMAGE_SIDE, IMAGE_SIDE, 1)
+MIN_SUBSET = 10 * len(CLASS_NAMES)  # images: ten of each class
 
 
 @dataclass(frozen=True)
 class DataSettings:
-    validation_fraction: float
-    subset: int | None
+    """`data`: the validation split and the subset trained on."""
+
+    validation_fraction: float = param(Argument(float, 0.0, within(0, 1, closed_low=True)))
+    subset: int | None = param(Argument(int, None, within(MIN_SUBSET, math.inf, closed_low=True), nullable=True))
 
 
 @dataclass(frozen=True)
@@ -43,13 +50,14 @@ class ModelConfig:
 
     name: str
     layers: tuple[dict, ...]
-    optimizer: str
-    learning_rate: float
-    batch_size: int
-    epochs: int
-    stop_at_accuracy: float | None
-    early_stopping_patience: int | None
-    train_fraction: float
+    # The training settings: in `defaults`, a study's `defaults` or the model's own block.
+    optimizer: str = param(Argument(str, REQUIRED, one_of("adam", "sgd", "rmsprop")))
+    learning_rate: float = param(Argument(float, REQUIRED, positive))
+    batch_size: int = param(Argument(int, REQUIRED, positive))
+    epochs: int = param(Argument(int, REQUIRED, positive))
+    stop_at_accuracy: float | None = param(Argument(float, None, within(0, 1, closed_high=True), nullable=True))
+    early_stopping_patience: int | None = param(Argument(int, None, positive, nullable=True))
+    train_fraction: float = param(Argument(float, 1.0, within(0, 1, closed_high=True)))
     head_size: int = 0  # how many of `layers`, at the end, are the head
 
 
@@ -57,11 +65,13 @@ class ModelConfig:
 class TrainingSettings:
     """How models are trained (not what they are): see `training` in params.yaml."""
 
-    steps_per_execution: int
-    profile: str
-    strategy: str
-    fast_batch_multiplier: int
-    fast_precision: str
+    steps_per_execution: int = param(Argument(int, REQUIRED, positive))
+    profile: str = param(Argument(str, REQUIRED, one_of("default", "fast")))
+    strategy: str = param(Argument(str, REQUIRED, one_of("auto", "none", "mirrored", "multi_worker")))
+    fast_batch_multiplier: int = param(Argument(int, REQUIRED, positive), section="fast")
+    fast_precision: str = param(
+        Argument(str, REQUIRED, one_of("mixed_bfloat16", "mixed_float16", "float32")), section="fast"
+    )
 
 
 @dataclass(frozen=True)

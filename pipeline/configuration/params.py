@@ -20,19 +20,19 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from pipeline.architecture.layers import (
-    LAYER_TYPES,
+from pipeline.architecture.arguments import (
     QUOTED,
     REQUIRED,
     Argument,
     key_text,
-    layer_output_shape,
+    keys_of,
     non_negative,
-    one_of,
+    param,
     positive,
     quote,
     within,
 )
+from pipeline.architecture.layers import LAYER_TYPES, layer_output_shape
 from pipeline.architecture.memory import MemoryEstimate, machine_memory, megabytes, training_memory
 from pipeline.architecture.shapes import parameter_count
 from pipeline.configuration.config import (
@@ -52,7 +52,6 @@ OLD_FORM = (
     "is a list, the old form; declare a mapping from layer name to layer, e.g. "
     "`conv_1: {type: conv, filters: 32}`, `pool_1: {type: maxpool}`, `flatten: {type: flatten}`"
 )
-MIN_SUBSET = 10 * len(CLASS_NAMES)  # images: ten of each class
 MAX_SEEDS = 100
 FOLDS = 5  # the feature space's k-nearest-neighbour score is cross-validated over this many folds
 STUDIES = ("overfitting",)
@@ -85,16 +84,46 @@ TEST_IMAGE_INDICES = Argument(
 )  # fmt: skip
 MODEL_NAMES = Argument(list)  # of models declared under `models`: see declared_models()
 ACCURACY = Argument(float, None, interval(0, 1), nullable=True)
-# A model's training settings: in `defaults`, a study's `defaults`, or the model's own block.
-TRAINING: dict[str, Argument] = {
-    "optimizer": Argument(str, REQUIRED, one_of("adam", "sgd", "rmsprop")),
-    "learning_rate": Argument(float, REQUIRED, positive),
-    "batch_size": Argument(int, REQUIRED, positive),
-    "epochs": Argument(int, REQUIRED, positive),
-    "stop_at_accuracy": Argument(float, None, within(0, 1, closed_high=True), nullable=True),
-    "early_stopping_patience": Argument(int, None, positive, nullable=True),
-    "train_fraction": Argument(float, 1.0, within(0, 1, closed_high=True)),
-}
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """`report`: which test images and feature map the figures in reports/ show."""
+
+    activation_images: tuple[int, ...] = param(TEST_IMAGE_INDICES)
+    activation_channel: int = param(Argument(int, REQUIRED, non_negative))
+    misclassified_shown: int = param(Argument(int, REQUIRED, positive))
+    explained_images: tuple[int, ...] = param(TEST_IMAGE_INDICES)
+
+
+@dataclass(frozen=True)
+class InsightSettings:
+    """`insight`: what the Grad-CAM, filter, template and feature-space figures show, and of which models."""
+
+    cam_per_class: int = param(TEST_IMAGES)
+    confused_shown: int = param(Argument(int, REQUIRED, interval(1, 100)))
+    patches: int = param(Argument(int, REQUIRED, interval(1, 25)))
+    patch_images: int = param(TEST_IMAGES)
+    every_layer_of: str = param(Argument(str))
+    templates_of: str = param(Argument(str))
+    kernels_of: str = param(Argument(str))
+    projected: tuple[str, ...] = param(MODEL_NAMES)
+    projection_images: int = param(Argument(int, REQUIRED, interval(50, TEST_COUNT)))
+    perplexity: float = param(Argument(float, REQUIRED, interval(1, 100)))
+    neighbours: int = param(Argument(int, REQUIRED, interval(1, 50)))
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """`gates`: how far below the course's figures a model's mean and its seeds may fall."""
+
+    # how far a mean may fall below the course's figure, at least
+    mean_margin: float = param(Argument(float, REQUIRED, within(0, 1, closed_low=True)))
+    # how many pooled seed SDs a single seed may fall below the lowest acceptable mean
+    seed_margin_sds: float = param(Argument(float, REQUIRED, within(0, 100, closed_low=True)))
+
+
+TRAINING = keys_of(ModelConfig)  # a model's training settings
 # A block of `defaults`, `<study>.defaults` or a model. model_config merges a model over the
 # defaults, then checks it: what is required is required of the merged blocks. `layers` and
 # `head` map a layer's name to a layer: a `type` of LAYER_TYPES and its arguments (layer_specs).
@@ -107,77 +136,17 @@ SCHEMA: dict[str, Argument] = {
     "seed": SEED,
     "seeds": Argument(list, REQUIRED, count(1, MAX_SEEDS, "seeds"), items=SEED),
     "threads": Argument(int, 1, interval(0, 1024)),
-    "data": section({
-        "validation_fraction": Argument(float, 0.0, within(0, 1, closed_low=True)),
-        "subset": Argument(int, None, within(MIN_SUBSET, math.inf, closed_low=True), nullable=True),
-    }),
+    "data": section(keys_of(DataSettings)),
     "defaults": section(MODEL),
-    "training": section({
-        "steps_per_execution": Argument(int, REQUIRED, positive),
-        "profile": Argument(str, REQUIRED, one_of("default", "fast")),
-        "strategy": Argument(str, REQUIRED, one_of("auto", "none", "mirrored", "multi_worker")),
-        "fast": section({
-            "batch_multiplier": Argument(int, REQUIRED, positive),
-            "precision": Argument(str, REQUIRED, one_of("mixed_bfloat16", "mixed_float16", "float32")),
-        }),
-    }),
+    "training": section(keys_of(TrainingSettings)),
     "models": MODELS,
     "overfitting": section({"defaults": section(MODEL, default={}), "models": MODELS}),
-    "report": section({
-        "activation_images": TEST_IMAGE_INDICES,
-        "activation_channel": Argument(int, REQUIRED, non_negative),
-        "misclassified_shown": Argument(int, REQUIRED, positive),
-        "explained_images": TEST_IMAGE_INDICES,
-    }),
-    "insight": section({
-        "cam_per_class": TEST_IMAGES,
-        "confused_shown": Argument(int, REQUIRED, interval(1, 100)),
-        "patches": Argument(int, REQUIRED, interval(1, 25)),
-        "patch_images": TEST_IMAGES,
-        "every_layer_of": Argument(str),
-        "templates_of": Argument(str),
-        "kernels_of": Argument(str),
-        "projected": MODEL_NAMES,
-        "projection_images": Argument(int, REQUIRED, interval(50, TEST_COUNT)),
-        "perplexity": Argument(float, REQUIRED, interval(1, 100)),
-        "neighbours": Argument(int, REQUIRED, interval(1, 50)),
-    }),
+    "report": section(keys_of(ReportSettings)),
+    "insight": section(keys_of(InsightSettings)),
     "reference": Argument(dict, {}, items=section({"train_accuracy": ACCURACY, "test_accuracy": ACCURACY})),
     "comparisons": Argument(dict, {}, items=MODEL_NAMES),  # model -> the models it is compared with
-    "gates": section({
-        "mean_margin": Argument(float, REQUIRED, within(0, 1, closed_low=True)),
-        "seed_margin_sds": Argument(float, REQUIRED, within(0, 100, closed_low=True)),
-    }),
+    "gates": section(keys_of(GateSettings)),
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ReportSettings:
-    activation_images: tuple[int, ...]
-    activation_channel: int
-    misclassified_shown: int
-    explained_images: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class InsightSettings:
-    cam_per_class: int
-    confused_shown: int
-    patches: int
-    patch_images: int
-    every_layer_of: str
-    templates_of: str
-    kernels_of: str
-    projected: tuple[str, ...]
-    projection_images: int
-    perplexity: float
-    neighbours: int
-
-
-@dataclass(frozen=True)
-class GateSettings:
-    mean_margin: float  # how far a mean may fall below the course's figure, at least
-    seed_margin_sds: float  # how many pooled seed SDs a single seed may fall below the lowest acceptable mean
 
 
 def fail(key: str, message: str) -> PipelineError:
