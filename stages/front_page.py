@@ -11,6 +11,7 @@ it reads on a repository host as it is.
 
 import json
 from argparse import Namespace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -134,6 +135,64 @@ def model_section(args: Namespace, name: str, channel: int, counts: pd.DataFrame
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class GarmentShare:
+    """Of a model's classes with a class-average Grad-CAM map (`measured`), those whose map puts more
+    of its weight on the garment than the garment's share of the image (`favoured`), and the row of
+    the class that does so most (`top`)."""
+
+    measured: list[str]
+    favoured: list[str]
+    top: pd.Series | None
+
+
+def garment_share(rows: pd.DataFrame) -> GarmentShare:
+    """From one model's rows of the gradcam stage's summary, one row per class."""
+    measured = rows.dropna(subset=["on_garment"])
+    on = measured[measured["on_garment"] > measured["garment_share_of_image"]]
+    top = on.loc[(on["on_garment"] - on["garment_share_of_image"]).idxmax()] if len(on) else None
+    return GarmentShare(list(measured["class"]), list(on["class"]), top)
+
+
+def garment_sentence(focus: str, share: GarmentShare) -> list[str]:
+    """The end of the sentence "Averaged over correctly classified test images of each class, ..."."""
+    if share.top is not None:
+        top, rest = share.top, sorted(set(share.measured) - set(share.favoured))
+        return [
+            f"class, `{focus}`'s map puts more of its weight on the garment than the garment's share of the image",
+            f"for {len(share.favoured)} of {len(share.measured)} classes (most: {top['class']}, {top['on_garment']:.0%}"
+            f" of the weight on {top['garment_share_of_image']:.0%} of the pixels)"
+            + (f"; for {listing(rest)} it weighs the background around the garment more." if rest else "."),
+        ]
+    if share.measured:
+        return [f"class, `{focus}`'s map weighs the background around the garment more, for every class."]
+    return ["class: no class has a correctly classified image with a map to average."]
+
+
+def mistake_text(row: pd.Series) -> str:
+    """A model's most frequent mistake as the gradcam stage found it, for a table cell."""
+    if not row["confused_count"]:
+        return "none"
+    return f"{row['confused_count']} {row['confused_true']} taken for {row['confused_predicted']}"
+
+
+def gradcam_table(summary: pd.DataFrame, maps: str) -> str:
+    """A row per CNN: its last convolution, its most frequent mistake, how many classes' maps favour the
+    garment, and links to its maps."""
+    rows = []
+    for name, group in summary.groupby("model", sort=False):
+        row, share = group.iloc[0], garment_share(group)
+        mistake = f" · [mistake]({maps}{name}/{CAM_CONFUSED})" if row["confused_count"] else ""
+        rows.append([
+            f"`{name}`", f"`{row['layer']}`, {row['side']}x{row['side']}", mistake_text(row),
+            f"{len(share.favoured)} of {len(share.measured)}",
+            f"[chosen images]({maps}{name}/{CAM_ACTIVATION_IMAGES}) · [per class]({maps}{name}/{CAM_CLASS_AVERAGE})"
+            + mistake,
+        ])  # fmt: skip
+    header = ["model", "last convolution", "most frequent mistake", "classes whose map favours the garment", "maps"]
+    return row_table(header, rows)
+
+
 def gradcam_part(gradcam: Path, page: Path, focus: str) -> list[str]:
     summary = pd.read_csv(gradcam / SUMMARY_TABLE)
     maps = link(gradcam, page)
@@ -143,8 +202,6 @@ def gradcam_part(gradcam: Path, page: Path, focus: str) -> list[str]:
         focus = summary["model"].iloc[0]
     rows = summary[summary["model"] == focus]
     first = rows.iloc[0]
-    measured = rows.dropna(subset=["on_garment"])
-    on = measured[measured["on_garment"] > measured["garment_share_of_image"]]
     lines = [
         "### Where each CNN looks: Grad-CAM",
         "",
@@ -154,21 +211,9 @@ def gradcam_part(gradcam: Path, page: Path, focus: str) -> list[str]:
         "gradient, averaged over the map) and keeps the positive sum: red where the image's activations",
         f"speak for the class. The maps have the last convolution's resolution ({first['side']}x{first['side']}"
         f" for `{focus}`'s `{first['layer']}`), upsampled. Averaged over correctly classified test images of each",
+        *garment_sentence(focus, garment_share(rows)),
+        "",
     ]
-    if len(on):
-        top = on.loc[(on["on_garment"] - on["garment_share_of_image"]).idxmax()]
-        lines += [
-            f"class, `{focus}`'s map puts more of its weight on the garment than the garment's share of the image",
-            f"for {len(on)} of {len(measured)} classes (most: {top['class']}, {top['on_garment']:.0%} of the weight on"
-            f" {top['garment_share_of_image']:.0%} of the pixels)"
-            + (f"; for {listing(sorted(set(measured['class']) - set(on['class'])))} it weighs the background"
-               " around the garment more." if len(on) < len(measured) else "."),
-        ]  # fmt: skip
-    elif len(measured):
-        lines += [f"class, `{focus}`'s map weighs the background around the garment more, for every class."]
-    else:
-        lines += ["class: no class has a correctly classified image with a map to average."]
-    lines.append("")
     if first["confused_count"]:
         lines += [
             f"![{focus}: its most frequent mistake, with both classes' maps]({maps}{focus}/{CAM_CONFUSED})",
@@ -178,21 +223,7 @@ def gradcam_part(gradcam: Path, page: Path, focus: str) -> list[str]:
             "said and where for the true one.",
             "",
         ]
-    header = ["model", "last convolution", "most frequent mistake", "classes whose map favours the garment", "maps"]
-    rows = []
-    for name, group in summary.groupby("model", sort=False):
-        row, scored = group.iloc[0], group.dropna(subset=["on_garment"])
-        on_garment = int((scored["on_garment"] > scored["garment_share_of_image"]).sum())
-        mistake = (f"{row['confused_count']} {row['confused_true']} taken for {row['confused_predicted']}"
-                   if row["confused_count"] else "none")  # fmt: skip
-        mistake_link = f" · [mistake]({maps}{name}/{CAM_CONFUSED})" if row["confused_count"] else ""
-        rows.append([
-            f"`{name}`", f"`{row['layer']}`, {row['side']}x{row['side']}", mistake, f"{on_garment} of {len(scored)}",
-            f"[chosen images]({maps}{name}/{CAM_ACTIVATION_IMAGES}) · [per class]({maps}{name}/{CAM_CLASS_AVERAGE})"
-            + mistake_link,
-        ])  # fmt: skip
-    lines.append(row_table(header, rows))
-    return [*lines, ""]
+    return [*lines, gradcam_table(summary, maps), ""]
 
 
 def filters_part(filters: Path, page: Path, focus: str) -> list[str]:

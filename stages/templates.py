@@ -13,12 +13,13 @@ test images (a ReLU unit that never fires adds nothing to the model's decisions)
 import json
 import math
 import shutil
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.architecture.layers import layer_output_shape
+from pipeline.configuration.config import INPUT_SHAPE, ModelConfig
 from pipeline.configuration.params import (
-    INPUT_SHAPE,
     first_of,
     insight_settings,
     load_params,
@@ -32,6 +33,9 @@ from pipeline.files.cli import parse_arguments
 from pipeline.files.names import seed_path
 from pipeline.files.outputs import TEMPLATES, TEMPLATES_SUMMARY
 from pipeline.reporting.plotting import KERNEL_CMAP, blank, plt, save
+
+if TYPE_CHECKING:
+    import keras  # imported inside the functions, after TensorFlow's set-up
 
 
 def half_weight_pixels(weights: np.ndarray) -> int:
@@ -75,6 +79,54 @@ def templates_figure(dense_name: str, templates: np.ndarray, conv_name: str, ker
     return figure
 
 
+def silent_units(model: "keras.Model", layer: dict, images: np.ndarray) -> int | None:
+    """How many ReLU units never fire on `images`; None for another activation, which passes
+    negative values on, so no unit of it is silent."""
+    import keras
+
+    if layer["activation"] != "relu":
+        return None
+    probe = keras.Model(model.inputs[0], model.get_layer(layer["name"]).output)
+    outputs = np.concatenate([np.asarray(probe(images[start : start + 500], training=False))
+                              for start in range(0, len(images), 500)])  # fmt: skip
+    return int((outputs.max(axis=0) <= 0).sum())
+
+
+def unit_templates(model: "keras.Model", layer: dict) -> np.ndarray:
+    """A dense layer's units' weights as images (units, 28, 28): what each unit looks for."""
+    side = INPUT_SHAPE[0]
+    return model.get_layer(layer["name"]).get_weights()[0].T.reshape(-1, side, side)
+
+
+def first_kernels(model: "keras.Model", layer: dict) -> np.ndarray:
+    """A first convolution's kernels (filters, f, f), on its one input channel."""
+    return np.moveaxis(model.get_layer(layer["name"]).get_weights()[0][:, :, 0, :], -1, 0)
+
+
+def positions(config: ModelConfig, layer: dict) -> int:
+    """Where a convolution's kernel is applied: its output's height times width."""
+    shape = INPUT_SHAPE
+    for before in config.layers[: config.layers.index(layer)]:
+        shape = layer_output_shape(before, shape)
+    return math.prod(layer_output_shape(layer, shape)[:2])
+
+
+def summary(dense: tuple[ModelConfig, dict, np.ndarray], conv: tuple[ModelConfig, dict, np.ndarray],
+            silent: int | None, images: int) -> dict:  # fmt: skip
+    """The facts the front page states: sizes, parameter counts, how spread the templates are."""
+    (dense_config, dense_layer, templates), (conv_config, conv_layer, kernels) = dense, conv
+    spread = [half_weight_pixels(template) for template in templates]
+    return {
+        "dense_model": dense_config.name, "dense_layer": dense_layer["name"], "units": len(templates),
+        "weights_per_unit": int(templates[0].size), "dense_parameters": int(templates.size + len(templates)),
+        "median_half_weight_pixels": float(np.median(spread)), "min_half_weight_pixels": min(spread),
+        "silent_units": silent, "images_checked": images,
+        "conv_model": conv_config.name, "conv_layer": conv_layer["name"], "kernels": len(kernels),
+        "weights_per_kernel": int(kernels[0].size), "conv_parameters": int(kernels.size + len(kernels)),
+        "positions_per_kernel": positions(conv_config, conv_layer),
+    }  # fmt: skip
+
+
 def main() -> None:
     args = parse_arguments(__doc__, "data", "models_dir", "out_dir")
     params = load_params()
@@ -84,43 +136,20 @@ def main() -> None:
     shutil.rmtree(args.out_dir, ignore_errors=True)
     args.out_dir.mkdir(parents=True)
 
-    import keras
-
     from pipeline.training.models import load_model
     from pipeline.training.runtime import configure
 
     configure(shown_seed, threads(params))  # pinned threads and deterministic ops
-
     dense_model = load_model(seed_path(args.models_dir, dense_config.name, shown_seed, ".keras"))
-    images = load_split(args.data, "test")[0][: insight.patch_images]
-    probe = keras.Model(dense_model.inputs[0], dense_model.get_layer(dense_layer["name"]).output)
-    # Only a ReLU unit that never fires is silent: other activations pass negative values on.
-    outputs = np.concatenate([np.asarray(probe(images[start : start + 500], training=False))
-                              for start in range(0, len(images), 500)])  # fmt: skip
-    silent = int((outputs.max(axis=0) <= 0).sum()) if dense_layer["activation"] == "relu" else None
     conv_model = load_model(seed_path(args.models_dir, conv_config.name, shown_seed, ".keras"))
-    side = INPUT_SHAPE[0]
-    units = dense_model.get_layer(dense_layer["name"]).get_weights()[0]  # (784, units)
-    templates = units.T.reshape(-1, side, side)
-    kernels = np.moveaxis(conv_model.get_layer(conv_layer["name"]).get_weights()[0][:, :, 0, :], -1, 0)
+    images = load_split(args.data, "test")[0][: insight.patch_images]
+    templates, kernels = unit_templates(dense_model, dense_layer), first_kernels(conv_model, conv_layer)
     figure = templates_figure(f"{dense_config.name} {dense_layer['name']}", templates,
                               f"{conv_config.name} {conv_layer['name']}", kernels)  # fmt: skip
     save(figure, args.out_dir / TEMPLATES)
-    shape = INPUT_SHAPE
-    for layer in conv_config.layers[: conv_config.layers.index(conv_layer)]:
-        shape = layer_output_shape(layer, shape)
-    positions = math.prod(layer_output_shape(conv_layer, shape)[:2])
-    spread = [half_weight_pixels(template) for template in templates]
-    summary = {
-        "dense_model": dense_config.name, "dense_layer": dense_layer["name"], "units": len(templates),
-        "weights_per_unit": side * side, "dense_parameters": int(units.size + len(templates)),
-        "median_half_weight_pixels": float(np.median(spread)), "min_half_weight_pixels": min(spread),
-        "silent_units": silent, "images_checked": len(images),
-        "conv_model": conv_config.name, "conv_layer": conv_layer["name"], "kernels": len(kernels),
-        "weights_per_kernel": int(kernels[0].size), "conv_parameters": int(kernels.size + len(kernels)),
-        "positions_per_kernel": positions,
-    }  # fmt: skip
-    (args.out_dir / TEMPLATES_SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+    facts = summary((dense_config, dense_layer, templates), (conv_config, conv_layer, kernels),
+                    silent_units(dense_model, dense_layer, images), len(images))  # fmt: skip
+    (args.out_dir / TEMPLATES_SUMMARY).write_text(json.dumps(facts, indent=2) + "\n")
 
 
 if __name__ == "__main__":

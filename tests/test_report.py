@@ -28,7 +28,7 @@ from stages.compare import (
     training,
 )
 from stages.figures import activation_grid, feature_layers
-from stages.front_page import example_model, top_confusion
+from stages.front_page import example_model, garment_sentence, garment_share, mistake_text, top_confusion
 from stages.shapes import shape_table
 from tests.conftest import REPO, run_module
 
@@ -335,3 +335,35 @@ def test_the_forest_plot_follows_the_comparisons_table(tmp_path):
     assert (undecided["centre"], undecided["kind"]) == (-0.5, "no difference detectable")
     assert (worse["interval"], worse["kind"]) == ((-1.7, -1.2), "worse")
     assert words == ["better", "no difference detectable"] and edited_words == ["better", "worse"]
+
+
+def gradcam_rows(on_garment: list[float | None], share: list[float]) -> pd.DataFrame:
+    classes = ["T-shirt/top", "Trouser", "Pullover"][: len(on_garment)]
+    return pd.DataFrame({"class": classes, "on_garment": on_garment, "garment_share_of_image": share})
+
+
+def test_the_garment_sentence_names_the_top_class_and_the_classes_that_weigh_the_background():
+    share = garment_share(gradcam_rows([0.6, 0.3, None], [0.4, 0.5, 0.3]))
+    assert (share.measured, share.favoured, share.top["class"]) == (
+        ["T-shirt/top", "Trouser"],
+        ["T-shirt/top"],
+        "T-shirt/top",
+    )
+    text = " ".join(garment_sentence("cnn_32", share))
+    assert "for 1 of 2 classes (most: T-shirt/top, 60% of the weight on 40% of the pixels)" in text
+    assert text.endswith("; for Trouser it weighs the background around the garment more.")
+
+
+def test_the_garment_sentence_when_every_class_or_none_favours_the_garment():
+    every = " ".join(garment_sentence("cnn_32", garment_share(gradcam_rows([0.6, 0.9], [0.4, 0.5]))))
+    assert "for 2 of 2 classes (most: Trouser, 90%" in every and every.endswith("pixels).")
+    background = garment_sentence("cnn_32", garment_share(gradcam_rows([0.1, 0.2], [0.4, 0.5])))
+    assert background == ["class, `cnn_32`'s map weighs the background around the garment more, for every class."]
+    nothing = garment_sentence("cnn_32", garment_share(gradcam_rows([None], [0.4])))
+    assert nothing == ["class: no class has a correctly classified image with a map to average."]
+
+
+def test_a_mistake_cell_says_none_when_the_model_made_none():
+    row = pd.Series({"confused_count": 0, "confused_true": "Shirt", "confused_predicted": "Coat"})
+    assert mistake_text(row) == "none"
+    assert mistake_text(row.replace(0, 12)) == "12 Shirt taken for Coat"
