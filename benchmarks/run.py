@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import rebuild
+from benchmarks.explorer import explorer_section
 from benchmarks.side_by_side import two_trainings
 from benchmarks.sweep import MODEL_KEY, ROUNDS, sweep_rounds
 from benchmarks.training import (
@@ -309,6 +310,7 @@ SECTIONS = {  # name: the heading its part of the report starts with, in the rep
     "sweep": "## Experiments side by side",
     "rebuild": "## Rebuild cost",
     "memory": "## Memory estimate",
+    "explorer": "## The explorer in the browser",
 }
 
 
@@ -349,6 +351,7 @@ def main() -> None:
         "sweep": sweep_section,
         "rebuild": lambda: rebuild_section(args.full),
         "memory": lambda: memory_section(params, args.data),
+        "explorer": explorer_section,
     }
     earlier = args.out.read_text() if args.only else ""
     kept = kept_sections(earlier, args.only) if args.only else {}

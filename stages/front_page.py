@@ -2,7 +2,7 @@
 
 It stitches together what the other stages made: the comparison (<models-page>, whose results
 table and figure reach the first screen, the contents folded away above them), the overfitting
-study (<study-page>, included as it is), the convolution explainer, the
+study (<study-page>, included as it is), the convolution explainer, a link to the explorer, the
 output-size formula with a worked example, and per model its shape table, figures and
 most frequent confusion, each figure with a sentence on what to look for.
 Every file it reads or links comes from its command line; links are relative to the page, so
@@ -52,6 +52,25 @@ def comparison_section(models_page: str) -> str:
     """The body of models.md under a second-level heading (its own headings one level down)."""
     body = models_page.split("\n", 1)[1]
     return "## Results\n" + body.replace("\n## ", "\n### ")
+
+
+def explorer_part(explorer: Path, screenshot: Path, page: Path) -> list[str]:
+    """The in-browser explorer: what it lets a reader do, and how to get it (it is not in git)."""
+    index = link(explorer / "index.html", page)
+    return [
+        "## The networks, interactive",
+        "",
+        f"![The explorer: a test image through a CNN, its feature maps, one convolution cell worked out]"
+        f"({link(screenshot, page)})",
+        "",
+        f"[`{index}`]({index}) runs the first seed of every model and study variant in the browser, from",
+        "disk, with no network and no server. Pick a model and a test image (or one it gets wrong), or draw",
+        "a garment and watch the probabilities change; see every layer's feature maps at their own",
+        "resolution; click a convolution cell for its window, kernel, products and their sum, a pooling",
+        "cell for the input that won; and see Grad-CAM for any class. Its weights are too large for git:",
+        "`dvc repro explorer` (or `dvc pull`) makes the folder.",
+        "",
+    ]
 
 
 def worked_example(name: str, shapes: pd.DataFrame) -> str:
@@ -350,6 +369,7 @@ def front_page(args: Namespace, names: list[str], channel: int, shown_seed: int,
         "same features. A convolutional layer learns dozens of such filters instead of using",
         "hand-made ones.",
         "",
+        *explorer_part(args.explorer, args.explorer_screenshot, args.out),
         worked_example(example, shapes),
         insight_section(args, focus),
         "## Model by model",
@@ -376,6 +396,8 @@ def main() -> None:
         confusion="the confusion counts (CSV)", gradcam_dir="the Grad-CAM maps", filters_dir="the filter grids",
         templates_dir="the dense templates", feature_space_dir="the feature-space projection",
         data_summary="the data summary (JSON), linked",
+        explorer="the explorer's folder (a DVC output), linked",
+        explorer_screenshot="a picture of the explorer (PNG, written by `make bench`), linked",
     )  # fmt: skip
     params = load_params()
     page = front_page(

@@ -7,6 +7,8 @@ import shutil
 import struct
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -135,10 +137,7 @@ def offline_chromium(url: str, profile: Path, *options: str) -> subprocess.Compl
     Without Chromium, the test is skipped, or fails under CI, which must run it."""
     chromium = shutil.which("chromium")
     if chromium is None:
-        message = "needs Chromium: `make browser`, or as root `apt-get install chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable("needs Chromium: `make browser`, or as root `apt-get install chromium`")
     return subprocess.run(
         [
             chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -147,3 +146,37 @@ def offline_chromium(url: str, profile: Path, *options: str) -> subprocess.Compl
         ],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
+
+
+def unavailable(message: str) -> None:
+    """Skip, or fail under CI, which must run the browser tests."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@contextmanager
+def offline_browser() -> Iterator:
+    """Debian's Chromium under playwright, every host name unresolvable (ImportError without playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=["--host-resolver-rules=MAP * ~NOTFOUND", "--disable-background-networking", "--no-sandbox"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """The offline browser, for the tests that click; skipped (failed under CI) where it cannot run."""
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        unavailable("needs playwright (requirements-test.txt)")
+    if shutil.which("chromium") is None:
+        unavailable("needs Chromium: `make browser`, or as root `apt-get install chromium`")
+    with offline_browser() as launched:
+        yield launched

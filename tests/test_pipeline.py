@@ -17,6 +17,7 @@ import yaml
 
 from pipeline.data.sources import DEBIAN_DIR, ENV_DIR, local_copy
 from tests.conftest import REPO
+from tests.test_explorer import check_every_trained_model
 from tests.test_readme import readme_output
 from tests.test_report import broken_links
 
@@ -57,7 +58,8 @@ def reproduced_copy(copy: Path) -> Path:
         cwd=REPO, capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
     for name in listed:
-        is_output = name.startswith(("reports/", "dvc.lock")) and name != "reports/performance.md"  # make bench's
+        made_by_bench = name in ("reports/performance.md", "reports/explorer.png")
+        is_output = name.startswith(("reports/", "dvc.lock")) and not made_by_bench
         if (REPO / name).is_file() and not is_output:
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, copy / name)
@@ -338,6 +340,14 @@ def test_front_page_shows_every_model_without_broken_links(pipeline_copy):
         assert (pipeline_copy / "reports" / "shapes" / f"{name}.csv").is_file()
     assert (pipeline_copy / "reports" / "figures" / "cnn_64_1conv" / "activations.png").is_file()
     assert not (pipeline_copy / "reports" / "figures" / "dnn" / "activations.png").exists()
+
+
+@pytest.mark.slow
+def test_the_explorer_computes_what_keras_computes_for_every_trained_model(pipeline_copy, browser, capsys):
+    agreement = check_every_trained_model(browser, pipeline_copy / "reports" / "explorer", pipeline_copy,
+                                          keep=lambda explorer: None)  # fmt: skip
+    with capsys.disabled():
+        print("\n" + agreement.describe())
 
 
 def test_insight_stages_explain_every_cnn(pipeline_copy):

@@ -1,2 +1,3 @@
 """Pages and figures: one style for every figure, with byte-for-byte reproducible PNGs
-(`plotting`), and Markdown written one way on every page: tables, lists, anchors (`markdown`)."""
+(`plotting`), Markdown written one way on every page: tables, lists, anchors (`markdown`), and the
+in-browser explorer's export of every model's layers and weights (`explorer`)."""
