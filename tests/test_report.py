@@ -14,6 +14,7 @@ from pipeline.architecture.convolution import COURSE_FILTERS, convolve, max_pool
 from pipeline.architecture.layers import LAYER_TYPES
 from pipeline.architecture.shapes import padding_amount, parameter_count
 from pipeline.configuration.params import feature_channels, model_config, model_names
+from pipeline.files.paths import declared_path
 from pipeline.reporting.plotting import plt, save
 from pipeline.training.models import build_model
 from stages.compare import (
@@ -154,10 +155,17 @@ def test_figures_stage_rejects_a_channel_the_model_does_not_have(workdir):
     assert "Traceback" not in result.stderr
 
 
+# The one DVC-cached output the pages link to: not in git, so absent from a clone until `dvc repro`
+# (or `dvc pull`) makes it, as the pages say.
+NOT_IN_GIT = (REPO / declared_path("reports.explorer", REPO / "dvc.yaml")).resolve()
+
+
 def broken_links(page: Path) -> list[str]:
-    """Relative links and images of a Markdown page that point at nothing."""
+    """Relative links and images of a Markdown page that point at nothing (or, into NOT_IN_GIT, at
+    nothing yet)."""
     targets = [target for target in LINK.findall(page.read_text()) if "://" not in target]
-    return [target for target in targets if not (page.parent / target.split("#")[0]).exists()]
+    found = [(target, (page.parent / target.split("#")[0]).resolve()) for target in targets]
+    return [target for target, path in found if not path.exists() and not path.is_relative_to(NOT_IN_GIT)]
 
 
 def test_committed_pages_have_no_broken_link():
