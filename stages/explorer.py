@@ -16,7 +16,7 @@ from pipeline.data.arrays import load_split
 from pipeline.errors import run
 from pipeline.files.cli import parse_arguments
 from pipeline.files.names import named_path, seed_path
-from pipeline.reporting.explorer import Exported, megabytes, write_explorer
+from pipeline.reporting.explorer import Exported, write_explorer
 
 
 def exported(group: str, name: str, configs, models_dir, predictions_dir, labels: np.ndarray) -> Exported:
@@ -49,7 +49,7 @@ def main() -> None:
         for name in model_names(params, study)
     ]
     size = write_explorer(args.out_dir, models, images, labels)
-    print(f"explorer: {len(models)} models, {megabytes(size)} in {args.out_dir}/")
+    print(f"explorer: {len(models)} models, {size / 1e6:.1f} MB in {args.out_dir}/")
 
 
 if __name__ == "__main__":

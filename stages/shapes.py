@@ -12,16 +12,12 @@ import pandas as pd
 
 from pipeline.architecture.layers import layer_output_shape
 from pipeline.architecture.memory import MemoryEstimate, describe_memory, megabytes
-from pipeline.architecture.shapes import padding_amount, parameter_count
+from pipeline.architecture.shapes import padding_amount, parameter_count, shape_text
 from pipeline.configuration.config import INPUT_SHAPE, ModelConfig, read_run_config
 from pipeline.errors import PipelineError, run
 from pipeline.files.cli import parse_arguments
 from pipeline.files.names import SHAPES_PAGE, SHAPES_TABLE, named_path, remove_old
 from pipeline.reporting import markdown
-
-
-def show(shape: tuple[int, ...]) -> str:
-    return "x".join(str(side) for side in shape)
 
 
 def size_arithmetic(layer: dict, shape: tuple[int, ...], output: tuple[int, ...]) -> str:
@@ -57,13 +53,13 @@ def shape_table(config: ModelConfig) -> pd.DataFrame:
             {
                 "layer": keras_layer.name,
                 "type": type(keras_layer).__name__,
-                "input": show(shape),
+                "input": shape_text(shape),
                 "window": f"{window}x{window}" if window else "",
                 "stride": str(layer["strides"]) if window else "",
                 "padding": layer.get("padding", ""),
                 "output size arithmetic": size_arithmetic(layer, shape, output),
-                "output": show(output),
-                "output (Keras)": show(tuple(keras_layer.output.shape[1:])),
+                "output": shape_text(output),
+                "output (Keras)": shape_text(tuple(keras_layer.output.shape[1:])),
                 "parameter arithmetic": parameter_arithmetic(layer, shape, parameters),
                 "parameters": parameters,
                 "parameters (Keras)": keras_layer.count_params(),

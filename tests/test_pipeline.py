@@ -227,6 +227,9 @@ REPORT_CODE = [
     "pipeline/analysis/gates.py",
     "pipeline/analysis/results.py",
     "pipeline/files/outputs.py",
+    "pipeline/reporting/markdown.py",
+    "pipeline/reporting/explorer.py",
+    "pipeline/analysis/confusion.py",
     "stages/compare.py",
     "stages/front_page.py",
 ]

@@ -82,3 +82,8 @@ def crop(image: np.ndarray, field: ReceptiveField, row: int, column: int) -> np.
     inside = image[max(top, 0) : bottom, max(left, 0) : right]
     patch[max(-top, 0) : max(-top, 0) + inside.shape[0], max(-left, 0) : max(-left, 0) + inside.shape[1]] = inside
     return patch
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    """A shape as the shape tables write it: 26x26x32."""
+    return "x".join(str(side) for side in shape)

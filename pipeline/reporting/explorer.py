@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.architecture.layers import describe, layer_output_shape
-from pipeline.architecture.shapes import parameter_count
+from pipeline.architecture.shapes import parameter_count, shape_text
 from pipeline.configuration.config import INPUT_SHAPE, ModelConfig
 from pipeline.data.fashion_mnist import CLASS_NAMES
 from pipeline.errors import PipelineError
@@ -51,10 +51,6 @@ def float32_text(array: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(array, dtype="<f4").tobytes()).decode("ascii")
 
 
-def show(shape: tuple[int, ...]) -> str:
-    return "x".join(str(side) for side in shape)
-
-
 def layer_entries(exported: Exported, source: Path) -> list[dict]:
     """Each layer's spec, input and output shapes (as in the shape tables) and weights, in order.
 
@@ -79,7 +75,7 @@ def layer_entries(exported: Exported, source: Path) -> list[dict]:
                 "arguments": {key: value for key, value in spec.items() if key not in NOT_ARGUMENTS},
                 "input": list(shape),
                 "output": list(output),
-                "shape": show(output),
+                "shape": shape_text(output),
                 "parameters": parameter_count(spec, shape),
                 **weights,
             }
@@ -118,15 +114,13 @@ def model_file(exported: Exported) -> str:
 def index_entry(exported: Exported, size: int, images: np.ndarray, labels: np.ndarray) -> dict:
     """What the page lists of a model before its weights load."""
     wrong = mistakes(labels, exported.predicted)
-    shape = INPUT_SHAPE
-    for layer in exported.config.layers:
-        shape = layer_output_shape(layer, shape)
     return {
         "key": exported.key,
         "group": exported.group,
         "name": exported.config.name,
         "description": describe(list(exported.config.layers)),
         "parameters": exported.model.count_params(),
+        "precision": exported.model.dtype_policy.name,  # the page computes in float32 whatever Keras did
         "file": f"{DATA}/{model_file(exported)}",
         "bytes": size,
         "accuracy": float(np.mean(labels == exported.predicted)),
@@ -152,6 +146,7 @@ def write_explorer(out_dir: Path, models: list[Exported], images: np.ndarray, la
         entries.append(index_entry(exported, len(text), shown, labels))
     index = {
         "classes": list(CLASS_NAMES),
+        "per_class": PER_CLASS,
         "side": INPUT_SHAPE[0],
         "images": {
             "test_index": shown.tolist(),
@@ -162,7 +157,3 @@ def write_explorer(out_dir: Path, models: list[Exported], images: np.ndarray, la
     }
     (out_dir / DATA / "index.js").write_text(script("explorerIndexLoaded", index), encoding="ascii")
     return sum(path.stat().st_size for path in out_dir.rglob("*") if path.is_file())
-
-
-def megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"

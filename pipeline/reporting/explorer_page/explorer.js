@@ -363,11 +363,13 @@ async function choose(key) {
   const model = await load(key);
   const entry = state.index.models.find((item) => item.key === key);
   state.model = model;
-  state.entry = entry;
   state.camClass = null;
   element("model").value = key;
   element("model-facts").textContent =
-    `${entry.parameters.toLocaleString("en")} parameters, test accuracy ${(entry.accuracy * 100).toFixed(2)}%`;
+    `${entry.parameters.toLocaleString("en")} parameters, test accuracy ${(entry.accuracy * 100).toFixed(2)}%` +
+    (entry.precision === "float32"
+      ? ""
+      : `; trained in ${entry.precision}, computed here in float32, so the last digits may differ from Keras's`);
   buildLayers(model);
   buildGallery(entry);
   render();
@@ -382,7 +384,7 @@ function buildLayers(model) {
   const container = element("layers");
   container.replaceChildren();
   state.views = [];
-  const layers = [{ name: "input", keras: "InputLayer", output: [28, 28, 1], shape: "28x28x1" }, ...model.layers];
+  const layers = [{ name: "input image", keras: "InputLayer", output: [28, 28, 1], shape: "28x28x1" }, ...model.layers];
   layers.forEach((layer, position) => {
     const section = make("div", { class: "layer", "data-layer": layer.name });
     const note = AUGMENTATION.has(layer.type) || layer.type === "dropout" ? " (identity at inference)" : "";
@@ -398,7 +400,7 @@ function buildLayers(model) {
         const canvas = make("canvas", { width, height, title: `${layer.name} channel ${c}`, "data-channel": c });
         canvas.style.width = `${width * scale}px`;
         canvas.style.height = `${height * scale}px`;
-        canvas.addEventListener("click", (event) => showCell(position - 1, event, c));
+        if (position > 0) canvas.addEventListener("click", (event) => showCell(position - 1, event, c));
         canvases.push(canvas);
       }
     } else {
@@ -663,8 +665,7 @@ function showImage(position, kind) {
   state.image = Float32Array.from(values);
   const index = state.index.images.test_index[position];
   const label = state.index.classes[state.index.images.labels[position]];
-  state.caption = `${kind} image #${index}, labelled ${label}`;
-  element("input-caption").textContent = state.caption;
+  element("input-caption").textContent = `${kind} image #${index}, labelled ${label}`;
   paintImage(element("drawing"), state.image);
 }
 
@@ -717,7 +718,7 @@ function buildGallery(entry) {
     const row = make("div", { class: "row" });
     row.append(make("span", { class: "label" }, name));
     images.labels.forEach((label, position) => {
-      if (label === c && row.childElementCount <= 10) row.append(thumbnail(position, `test #${images.test_index[position]}`, "test"));
+      if (label === c && row.childElementCount <= state.index.per_class) row.append(thumbnail(position, `test #${images.test_index[position]}`, "test"));
     });
     return row;
   });
