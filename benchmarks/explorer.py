@@ -31,10 +31,11 @@ def picture(explorer: Explorer, screenshot: Path) -> None:
     images, _ = checked_images(REPO)
     model = load_model(trained_model(REPO, "models", name))
     explorer.choose(f"models/{name}")
-    explorer.show(images[image])
+    explorer.page.locator(f'#gallery canvas[title="test #{image}"]').first.click()  # as a reader picks it
     layer = [layer.name for layer in model.layers if layer.__class__.__name__ == "Conv2D"][-1]
     (maps,) = layer_outputs(model, [layer], images[image][None])
     explorer.click_cell(layer, 0, *strongest_cell(maps[0], 0))
+    explorer.page.evaluate("window.scrollTo(0, 0)")  # the click scrolled the cell into view
     explorer.page.screenshot(path=screenshot)
 
 

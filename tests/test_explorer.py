@@ -63,7 +63,7 @@ class Explorer:
         self.page = self.context.new_page()
         self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.goto((folder / "index.html").as_uri())
+        self.page.goto((folder / "index.html").resolve().as_uri())
         self.timings = self.page.evaluate("explorer.ready")
 
     def only_files(self, route) -> None:
