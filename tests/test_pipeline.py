@@ -214,7 +214,8 @@ def test_editing_one_model_invalidates_only_its_stages(pipeline_copy):
         "filters",
         "templates",
         "feature_space",
-    }  # insight: all models
+        "explorer",
+    }  # insight and the explorer: all models
     assert diff["params.yaml"] == {"models.cnn_16.layers.conv_1.filters": {"old": 16, "new": 24, "diff": 8}}
     assert shown == readme_output("dvc params diff")
 
@@ -331,8 +332,8 @@ def test_every_costly_stage_has_a_run_cache_entry(pipeline_copy):
         cached = {name for name, stage in stages.items() if os.path.isdir(
             repo.stage_cache._get_cache_dir(_get_stage_hash(stage) or "none"))}  # fmt: skip
     assert set(stages) - cached == {"publish", "compare", "overfitting_report", "front_page"}
-    # check_params, download, prepare, explain, four insight stages; per model and variant; the page stages
-    assert len(stages) == 8 + 4 * len(MODELS) + 2 * len(VARIANTS) + 4
+    # check_params, download, prepare, explain, four insight stages, the explorer; per model and variant; the pages
+    assert len(stages) == 9 + 4 * len(MODELS) + 2 * len(VARIANTS) + 4
 
 
 def test_front_page_shows_every_model_without_broken_links(pipeline_copy):
