@@ -7,6 +7,8 @@ The page's grid shows the first test images of each class and each model's first
 misclassified test images, read from the evaluate stages' predictions.
 """
 
+from pathlib import Path
+
 import numpy as np
 
 from pipeline.analysis.results import read_predictions
@@ -19,7 +21,9 @@ from pipeline.files.names import named_path, seed_path
 from pipeline.reporting.explorer import Exported, write_explorer
 
 
-def exported(group: str, name: str, configs, models_dir, predictions_dir, labels: np.ndarray) -> Exported:
+def exported(
+    group: str, name: str, configs: Path, models_dir: Path, predictions_dir: Path, labels: np.ndarray
+) -> Exported:
     """A model's configuration, its first seed's trained model and that run's test predictions."""
     from pipeline.training.models import load_model
 

@@ -87,7 +87,7 @@ def param(argument: Argument, section: str | None = None) -> Field:
 
 
 def keys_of(view: type) -> dict[str, Argument]:
-    """The params.yaml section a typed view declares: its `key` fields in order, those of a
+    """The params.yaml section a typed view declares: its `param` fields in order, those of a
     nested section gathered under the section's name. Fields not made with `param` are not keys."""
     keys: dict[str, Argument] = {}
     for item in fields(view):
